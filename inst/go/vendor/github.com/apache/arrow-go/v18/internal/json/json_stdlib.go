@@ -1,0 +1,51 @@
+// Licensed to the Apache Software Foundation (ASF) under one
+// or more contributor license agreements.  See the NOTICE file
+// distributed with this work for additional information
+// regarding copyright ownership.  The ASF licenses this file
+// to you under the Apache License, Version 2.0 (the
+// "License"); you may not use this file except in compliance
+// with the License.  You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+//go:build tinygo || arrow_json_stdlib
+// +build tinygo arrow_json_stdlib
+
+package json
+
+import (
+	"io"
+
+	"encoding/json"
+)
+
+type Decoder = json.Decoder
+type Encoder = json.Encoder
+type Marshaler = json.Marshaler
+type Delim = json.Delim
+type UnmarshalTypeError = json.UnmarshalTypeError
+type Number = json.Number
+type Unmarshaler = json.Unmarshaler
+type RawMessage = json.RawMessage
+
+func Marshal(v interface{}) ([]byte, error) {
+	return json.Marshal(v)
+}
+
+func Unmarshal(data []byte, v interface{}) error {
+	return json.Unmarshal(data, v)
+}
+
+func NewDecoder(r io.Reader) *Decoder {
+	return json.NewDecoder(r)
+}
+
+func NewEncoder(w io.Writer) *Encoder {
+	return json.NewEncoder(w)
+}

@@ -1,0 +1,4 @@
+library(testthat)
+library(mangoro)
+
+test_check("mangoro")

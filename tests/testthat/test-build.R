@@ -1,0 +1,140 @@
+echo_src <- function() system.file("go", "cmd", "echo", package = "mangoro")
+
+test_that("a directory with package main builds into a working binary", {
+  skip_if_no_go()
+  out <- file.path(withr::local_tempdir(), "echo")
+  expect_message(res <- mangoro_go_build(echo_src(), out, rebuild = TRUE), "go build -overlay .* -o ")
+  expect_identical(res, normalizePath(out))
+  expect_true(file.exists(out))
+  expect_equal(processx::run(out, error_on_status = FALSE)$status, 2L)  # usage error
+})
+
+test_that("single and multiple .go files build, importing vendored and own packages", {
+  skip_if_no_go()
+  dir <- withr::local_tempdir()
+  writeLines(c(
+    "package main", "",
+    "import (", "\t\"fmt\"",
+    "\t\"golang.org/x/mod/semver\"",
+    "\t\"github.com/apache/arrow-go/v18/arrow\"",
+    ")", "",
+    "func main() { fmt.Println(semver.Compare(\"v1.2.0\", \"v1.10.0\"), arrow.PrimitiveTypes.Float64, helper()) }"
+  ), file.path(dir, "main.go"))
+  writeLines(c("package main", "", "func helper() string { return \"two files\" }"),
+             file.path(dir, "helper.go"))
+  out <- mangoro_go_build(file.path(dir, c("main.go", "helper.go")), file.path(dir, "prog"), quiet = TRUE)
+  expect_equal(processx::run(out)$stdout, "-1 float64 two files\n")
+})
+
+test_that("a compile error is a mangoro_build_error naming the user's file and line", {
+  skip_if_no_go()
+  dir <- withr::local_tempdir()
+  src <- file.path(dir, "broken.go")
+  writeLines(c("package main", "", "func main() {", "\tx := ", "}"), src)
+  err <- expect_error(mangoro_go_build(src, file.path(dir, "b"), quiet = TRUE),
+                      class = "mangoro_build_error")
+  expect_s3_class(err, "mangoro_error")
+  expect_match(conditionMessage(err), paste0(normalizePath(src), ":5:"), fixed = TRUE)
+  expect_match(err$output, "syntax error")
+  expect_equal(err$status, 1L)
+  expect_false(file.exists(file.path(dir, "b")))
+  expect_false(grepl("_mangoro", conditionMessage(err)))
+})
+
+test_that("type errors also point at the user's file", {
+  skip_if_no_go()
+  dir <- withr::local_tempdir()
+  src <- file.path(dir, "typo.go")
+  writeLines(c("package main", "", "func main() {", "\tvar n int = \"x\"", "\t_ = n", "}"), src)
+  err <- expect_error(mangoro_go_build(src, file.path(dir, "t"), quiet = TRUE),
+                      class = "mangoro_build_error")
+  expect_match(conditionMessage(err), paste0(normalizePath(src), ":4:"), fixed = TRUE)
+})
+
+test_that("bad src is an input error", {
+  dir <- withr::local_tempdir()
+  expect_error(mangoro_go_build(file.path(dir, "nope.go")), class = "mangoro_input_error")
+  expect_error(mangoro_go_build(dir), class = "mangoro_input_error")
+  lib <- file.path(dir, "lib.go")
+  writeLines("package lib", lib)
+  expect_error(mangoro_go_build(lib), "package lib", class = "mangoro_input_error")
+  expect_error(mangoro_go_build(lib, ouut = "x"), "ouut", class = "mangoro_input_error")
+})
+
+test_that("an unchanged build does not run the compiler; a change or rebuild does", {
+  skip_if_no_go()
+  real <- mangoro_go_binary()
+  dir <- withr::local_tempdir()
+  # A wrapper records every go invocation, then runs the real go.
+  calls <- file.path(dir, "calls.log")
+  wrapper <- file.path(dir, "go")
+  writeLines(c("#!/bin/sh", sprintf("echo \"$1\" >> '%s'", calls), sprintf("exec '%s' \"$@\"", real)),
+             wrapper)
+  Sys.chmod(wrapper, "0755")
+  withr::local_options(mangoro.go_path = wrapper)
+  src <- file.path(dir, "main.go")
+  writeLines(c("package main", "", "func main() { println(1) }"), src)
+  out <- file.path(dir, "prog")
+
+  mangoro_go_build(src, out, quiet = TRUE)
+  expect_equal(sum(readLines(calls) == "build"), 1L)
+  expect_message(mangoro_go_build(src, out), "up to date")
+  expect_equal(sum(readLines(calls) == "build"), 1L)
+
+  mangoro_go_build(src, out, quiet = TRUE, rebuild = TRUE)
+  expect_equal(sum(readLines(calls) == "build"), 2L)
+
+  writeLines(c("package main", "", "func main() { println(2) }"), src)
+  mangoro_go_build(src, out, quiet = TRUE)
+  expect_equal(sum(readLines(calls) == "build"), 3L)
+  expect_match(processx::run(out)$stderr, "2")
+})
+
+test_that("a build writes nothing under HOME", {
+  skip_if_no_go()
+  home <- local_fresh_home()
+  before <- list.files(home, all.files = TRUE, recursive = TRUE, include.dirs = TRUE, no.. = TRUE)
+  out <- file.path(tempdir(), "home-test", "echo")
+  mangoro_go_build(echo_src(), out, quiet = TRUE, rebuild = TRUE)
+  expect_true(file.exists(out))
+  after <- list.files(home, all.files = TRUE, recursive = TRUE, include.dirs = TRUE, no.. = TRUE)
+  expect_identical(after, before)
+  expect_length(after, 0L)
+})
+
+test_that("the Go environment is offline, vendored and sandboxed", {
+  env <- go_env("/some/cache", 2L)
+  expect_equal(env[["GOFLAGS"]], "-mod=vendor")
+  expect_equal(env[["GOPROXY"]], "off")
+  expect_equal(env[["GOTOOLCHAIN"]], "local")
+  expect_equal(env[["GOWORK"]], "off")
+  expect_equal(env[["GOCACHE"]], "/some/cache")
+  expect_equal(env[["GOMAXPROCS"]], "2")
+  expect_true(startsWith(env[["HOME"]], tempdir()))
+  expect_true(startsWith(env[["XDG_CONFIG_HOME"]], tempdir()))
+  expect_equal(readLines(file.path(env[["XDG_CONFIG_HOME"]], "go", "telemetry", "mode")), "off")
+})
+
+test_that("the go build cache is never the user cache during tests", {
+  withr::local_options(mangoro.gocache = NULL)
+  withr::local_envvar(MANGORO_GOCACHE = NA, TESTTHAT = "true")
+  expect_true(startsWith(resolve_gocache(), tempdir()))
+  expect_equal(resolve_gocache("/x/y"), normalizePath("/x/y", mustWork = FALSE))
+  withr::local_envvar(MANGORO_GOCACHE = "/from/env")
+  expect_equal(resolve_gocache(), normalizePath("/from/env", mustWork = FALSE))
+})
+
+test_that("cache info, prune and clear manage the user cache directory", {
+  withr::local_envvar(R_USER_CACHE_DIR = withr::local_tempdir())
+  info <- mangoro_cache_info()
+  expect_false(info$exists)
+  dir.create(file.path(info$path, "ab"), recursive = TRUE)
+  writeBin(raw(1000), file.path(info$path, "ab", "old-d"))
+  writeBin(raw(10), file.path(info$path, "ab", "new-d"))
+  Sys.setFileTime(file.path(info$path, "ab", "old-d"), Sys.time() - 40 * 86400)
+  expect_equal(mangoro_cache_info()$size, 1010)
+  expect_equal(mangoro_cache_prune(30), 1000)
+  expect_true(file.exists(file.path(info$path, "ab", "new-d")))
+  expect_gt(mangoro_cache_clear(), 0)
+  expect_false(mangoro_cache_info()$exists)
+})
