@@ -1,0 +1,160 @@
+// Command rpc-example serves the functions mangoro's tests and examples
+// call. Usage: rpc-example <url>, e.g. rpc-example ipc:///tmp/x.sock.
+//
+// Some functions are plain Go functions registered with Registry.Func
+// (signature derived from the Go types, NA handled for you); others are
+// written against Arrow directly with Registry.HandleFunc, for types Func
+// does not cover (struct, any), variadic column layouts, or when the
+// handler wants to avoid every copy.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"math"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"mangoro/pkg/rgoipc"
+)
+
+func main() {
+	reg := rgoipc.NewRegistry()
+	if err := register(reg); err != nil {
+		log.Fatal(err)
+	}
+	rgoipc.Main(reg)
+}
+
+func register(reg *rgoipc.Registry) error {
+	return errors.Join(
+		// Plain functions: the whole of "add" is the loop. Func declares
+		// x and y float64 (R integers are cast), and NA in either input
+		// gives NA in the output because both are plain slices.
+		reg.Func("add", func(x, y []float64) []float64 {
+			out := make([]float64, len(x))
+			for i := range x {
+				out[i] = x[i] + y[i]
+			}
+			return out
+		}, rgoipc.ArgNames("x", "y"), rgoipc.Describe("Element-wise x + y; NA in either gives NA")),
+
+		reg.Func("echoString", func(x []*string) []*string { return x },
+			rgoipc.ArgNames("x"), rgoipc.Describe("Returns the character vector x unchanged, NA kept")),
+
+		reg.Func("sleep", sleep,
+			rgoipc.ArgNames("ms"), rgoipc.Describe("Sleeps ms milliseconds (cancelled at shutdown) and returns ms")),
+
+		reg.Func("fail", func(message string) (bool, error) {
+			return false, errors.New(message)
+		}, rgoipc.ArgNames("message"), rgoipc.Default("message", "requested failure"),
+			rgoipc.Describe("Always fails with the given message (default \"requested failure\")")),
+
+		reg.Func("spin", spin,
+			rgoipc.ArgNames("n"), rgoipc.Describe("CPU-bound: n iterations of floating-point arithmetic; returns the accumulator")),
+
+		// Low-level handlers: the same job as the functions above, written
+		// against Arrow arrays. Compare transposeMatrix with add: it needs
+		// explicit Signature, typed getters and a ResultBuilder, but can
+		// read any number of columns and name its outputs.
+		reg.HandleFunc("transposeMatrix", rgoipc.Signature{
+			Variadic:   ptr(rgoipc.Float64()),
+			Returns:    rgoipc.Any(),
+			Vectorized: true,
+		}, transposeMatrix, rgoipc.Describe("Takes n float64 columns of m rows; returns m columns V1..Vm of n rows (the transpose)")),
+
+		reg.HandleFunc("echoStruct", rgoipc.Signature{
+			Args: []rgoipc.Arg{{Name: "x", Type: rgoipc.Struct(
+				rgoipc.Field{Name: "name", Type: rgoipc.String()},
+				// R sends integer ages as int32 and double ages as
+				// float64; "any" keeps whichever came.
+				rgoipc.Field{Name: "age", Type: rgoipc.Any()},
+			)}},
+			Returns:    rgoipc.Struct(rgoipc.Field{Name: "name", Type: rgoipc.String()}, rgoipc.Field{Name: "age", Type: rgoipc.Any()}),
+			Vectorized: true,
+		}, echoStruct, rgoipc.Describe("Returns a data.frame column x (name, age) unchanged")),
+
+		reg.HandleFunc("echo", rgoipc.Signature{
+			Variadic: ptr(rgoipc.Any()),
+			Returns:  rgoipc.Any(),
+		}, echo, rgoipc.Describe("Returns its arguments unchanged, whatever their types (round-trip tests)")),
+
+		reg.HandleFunc("panic", rgoipc.Signature{Returns: rgoipc.Any()},
+			func(context.Context, *rgoipc.Args) (arrow.Record, error) {
+				panic("requested panic")
+			}, rgoipc.Describe("Panics; the server answers with an error and keeps serving")),
+	)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func sleep(ctx context.Context, ms float64) (float64, error) {
+	if ms < 0 || math.IsNaN(ms) {
+		return 0, fmt.Errorf("ms must be a non-negative number, got %v", ms)
+	}
+	t := time.NewTimer(time.Duration(ms * float64(time.Millisecond)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return ms, nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+}
+
+func spin(n float64) float64 {
+	acc := 0.0
+	for i := 0; i < int(n); i++ {
+		acc = acc*0.999999 + math.Sqrt(float64(i))
+	}
+	return acc
+}
+
+func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.Record, error) {
+	n, m := args.NumVariadic(), args.Len()
+	cols := make([][]float64, n)
+	valid := make([][]bool, n)
+	for j := range cols {
+		_, c := args.Variadic(j)
+		f := c.(*array.Float64) // the signature guarantees it
+		cols[j] = f.Float64Values()
+		if f.NullN() > 0 {
+			valid[j] = make([]bool, m)
+			for i := range valid[j] {
+				valid[j][i] = f.IsValid(i)
+			}
+		}
+	}
+	res := rgoipc.NewResult(args.Mem())
+	for i := 0; i < m; i++ {
+		row := make([]float64, n)
+		var rowValid []bool
+		for j := range cols {
+			row[j] = cols[j][i]
+			if valid[j] != nil && !valid[j][i] {
+				if rowValid == nil {
+					rowValid = make([]bool, n)
+					for k := range rowValid {
+						rowValid[k] = true
+					}
+				}
+				rowValid[j] = false
+			}
+		}
+		res.Float64(fmt.Sprintf("V%d", i+1), row, rowValid)
+	}
+	return res.Record()
+}
+
+func echoStruct(_ context.Context, args *rgoipc.Args) (arrow.Record, error) {
+	return rgoipc.NewResult(args.Mem()).Column("x", args.Struct("x")).Record()
+}
+
+func echo(_ context.Context, args *rgoipc.Args) (arrow.Record, error) {
+	rec := args.Record()
+	rec.Retain() // the server releases both its own reference and ours
+	return rec, nil
+}

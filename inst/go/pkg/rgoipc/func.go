@@ -1,0 +1,318 @@
+package rgoipc
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// Func registers an ordinary Go function, deriving its signature from the
+// Go types, so a vectorized function is one line:
+//
+//	reg.Func("add", func(x, y []float64) []float64 { ... },
+//		rgoipc.ArgNames("x", "y"), rgoipc.Describe("x + y"))
+//
+// Parameters (after an optional leading context.Context, cancelled when
+// the server shuts down) and the result may be:
+//
+//	[]float64, []int32, []int64, []string, []bool   a whole column
+//	[]*float64, []*int32, []*int64, []*string, []*bool   a column, nil = NA
+//	[][]byte                                          binary, nil = NA
+//	float64, int32, int, int64, string, bool          one value (first row)
+//
+// int32 and int map to R integers, float64 to doubles (which also accept
+// R integers). A final variadic parameter (cols ...[]float64) takes any
+// number of further columns. The function may return an error as its last
+// result; the client then gets "<name>: <error text>". The result becomes
+// one column named "result".
+//
+// NA handling: in a plain slice ([]float64 and so on) an NA reads as the
+// zero value (for float64, whatever bits R sent, usually NaN), and when the
+// result is a plain slice as long as the input, every element where any
+// plain-slice argument was NA is NA in the result, as in R arithmetic. Use
+// pointer slices to see and produce NA yourself. Scalar parameters reject
+// NA and empty columns.
+//
+// Slices passed in alias the request: do not keep or modify them. Name the
+// parameters with ArgNames (reflection cannot see Go parameter names).
+// Func uses reflect.Value.Call per call (well under a microsecond); the
+// type dispatch is resolved once, here.
+func (r *Registry) Func(name string, fn any, opts ...FuncOption) error {
+	h, sig, err := reflectFunc(fn)
+	if err != nil {
+		return fmt.Errorf("rgoipc: register %q: %w", name, err)
+	}
+	for _, o := range opts {
+		if err := o(&sig); err != nil {
+			return fmt.Errorf("rgoipc: register %q: %w", name, err)
+		}
+	}
+	for i, a := range sig.Args {
+		if a.Name == "" {
+			return fmt.Errorf("rgoipc: register %q: %w: parameter %d has no name; use ArgNames with %d names",
+				name, ErrInvalidSignature, i+1, len(sig.Args))
+		}
+	}
+	return r.Handle(name, sig, h)
+}
+
+// goType says how one Go parameter or result type maps to a column.
+type goType struct {
+	typ    Type
+	plain  bool // plain slice: NA reads as the zero value and propagates
+	scalar bool
+	in     func(a arrow.Array) (reflect.Value, error)
+	out    func(b *ResultBuilder, v reflect.Value, valid []bool)
+}
+
+var (
+	ctxType   = reflect.TypeOf((*context.Context)(nil)).Elem()
+	errorType = reflect.TypeOf((*error)(nil)).Elem()
+	goTypes   = map[reflect.Type]goType{}
+)
+
+func init() {
+	addType[float64](Float64(), func(a arrow.Array) []float64 { return a.(*array.Float64).Float64Values() },
+		func(a arrow.Array, i int) float64 { return a.(*array.Float64).Value(i) },
+		func(b *ResultBuilder, v []float64, valid []bool) { b.Float64("result", v, valid) })
+	addType[int32](Int32(), func(a arrow.Array) []int32 { return a.(*array.Int32).Int32Values() },
+		func(a arrow.Array, i int) int32 { return a.(*array.Int32).Value(i) },
+		func(b *ResultBuilder, v []int32, valid []bool) { b.Int32("result", v, valid) })
+	addType[int64](Int64(), func(a arrow.Array) []int64 { return a.(*array.Int64).Int64Values() },
+		func(a arrow.Array, i int) int64 { return a.(*array.Int64).Value(i) },
+		func(b *ResultBuilder, v []int64, valid []bool) { b.Int64("result", v, valid) })
+	addType[string](String(), nil,
+		func(a arrow.Array, i int) string { return a.(*array.String).Value(i) },
+		func(b *ResultBuilder, v []string, valid []bool) { b.String("result", v, valid) })
+	addType[bool](Bool(), nil,
+		func(a arrow.Array, i int) bool { return a.(*array.Boolean).Value(i) },
+		func(b *ResultBuilder, v []bool, valid []bool) { b.Bool("result", v, valid) })
+
+	// int: a scalar R integer.
+	goTypes[reflect.TypeOf(0)] = goType{
+		typ: Int32(), scalar: true,
+		in: func(a arrow.Array) (reflect.Value, error) {
+			if err := oneValue(a); err != nil {
+				return reflect.Value{}, err
+			}
+			return reflect.ValueOf(int(a.(*array.Int32).Value(0))), nil
+		},
+		out: func(b *ResultBuilder, v reflect.Value, _ []bool) {
+			n := v.Int()
+			if n != int64(int32(n)) || int32(n) == -1<<31 {
+				b.fail(fmt.Errorf("result %d does not fit an R integer", n))
+				return
+			}
+			b.Int32("result", []int32{int32(n)}, nil)
+		},
+	}
+	// [][]byte: binary, nil = NA.
+	goTypes[reflect.TypeOf([][]byte(nil))] = goType{
+		typ: Binary(),
+		in: func(a arrow.Array) (reflect.Value, error) {
+			c := a.(*array.Binary)
+			out := make([][]byte, c.Len())
+			for i := range out {
+				if c.IsValid(i) {
+					out[i] = c.Value(i)
+				}
+			}
+			return reflect.ValueOf(out), nil
+		},
+		out: func(b *ResultBuilder, v reflect.Value, _ []bool) {
+			vals := v.Interface().([][]byte)
+			bb := array.NewBinaryBuilder(b.mem, arrow.BinaryTypes.Binary)
+			defer bb.Release()
+			for _, x := range vals {
+				if x == nil {
+					bb.AppendNull()
+				} else {
+					bb.Append(x)
+				}
+			}
+			b.add("result", bb.NewArray())
+		},
+	}
+}
+
+// addType registers T (scalar), []T (plain) and []*T (nullable) for one
+// column type. values, when not nil, returns the column's values without
+// copying; get reads element i.
+func addType[T any](t Type, values func(arrow.Array) []T, get func(arrow.Array, int) T,
+	put func(*ResultBuilder, []T, []bool)) {
+	var zero T
+	goTypes[reflect.TypeOf(zero)] = goType{
+		typ: t, scalar: true,
+		in: func(a arrow.Array) (reflect.Value, error) {
+			if err := oneValue(a); err != nil {
+				return reflect.Value{}, err
+			}
+			return reflect.ValueOf(get(a, 0)), nil
+		},
+		out: func(b *ResultBuilder, v reflect.Value, _ []bool) {
+			put(b, []T{v.Interface().(T)}, nil)
+		},
+	}
+	goTypes[reflect.TypeOf([]T(nil))] = goType{
+		typ: t, plain: true,
+		in: func(a arrow.Array) (reflect.Value, error) {
+			if values != nil {
+				return reflect.ValueOf(values(a)), nil
+			}
+			out := make([]T, a.Len())
+			for i := range out {
+				if a.IsValid(i) {
+					out[i] = get(a, i)
+				}
+			}
+			return reflect.ValueOf(out), nil
+		},
+		out: func(b *ResultBuilder, v reflect.Value, valid []bool) {
+			put(b, v.Interface().([]T), valid)
+		},
+	}
+	goTypes[reflect.TypeOf([]*T(nil))] = goType{
+		typ: t,
+		in: func(a arrow.Array) (reflect.Value, error) {
+			vals := make([]T, a.Len())
+			out := make([]*T, a.Len())
+			for i := range out {
+				if a.IsValid(i) {
+					vals[i] = get(a, i)
+					out[i] = &vals[i]
+				}
+			}
+			return reflect.ValueOf(out), nil
+		},
+		out: func(b *ResultBuilder, v reflect.Value, _ []bool) {
+			ptrs := v.Interface().([]*T)
+			vals := make([]T, len(ptrs))
+			valid := make([]bool, len(ptrs))
+			for i, p := range ptrs {
+				if p != nil {
+					vals[i], valid[i] = *p, true
+				}
+			}
+			put(b, vals, valid)
+		},
+	}
+}
+
+func oneValue(a arrow.Array) error {
+	switch {
+	case a.Len() == 0:
+		return fmt.Errorf("needs a value, got a length-0 column")
+	case a.IsNull(0):
+		return fmt.Errorf("NA is not allowed")
+	}
+	return nil
+}
+
+func (b *ResultBuilder) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+// reflectFunc derives the handler and signature of fn.
+func reflectFunc(fn any) (Handler, Signature, error) {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return nil, Signature{}, fmt.Errorf("%w: %T is not a function", ErrInvalidSignature, fn)
+	}
+	t := v.Type()
+	var sig Signature
+	hasCtx := t.NumIn() > 0 && t.In(0) == ctxType
+	first := 0
+	if hasCtx {
+		first = 1
+	}
+	nfixed := t.NumIn()
+	if t.IsVariadic() {
+		nfixed--
+	}
+	params := make([]goType, 0, nfixed)
+	for i := first; i < nfixed; i++ {
+		g, ok := goTypes[t.In(i)]
+		if !ok {
+			return nil, sig, fmt.Errorf("%w: parameter %d has unsupported type %v", ErrInvalidSignature, i+1, t.In(i))
+		}
+		params = append(params, g)
+		sig.Args = append(sig.Args, Arg{Type: g.typ})
+		sig.Vectorized = sig.Vectorized || !g.scalar
+	}
+	var variadic *goType
+	if t.IsVariadic() {
+		g, ok := goTypes[t.In(nfixed).Elem()]
+		if !ok || g.scalar {
+			return nil, sig, fmt.Errorf("%w: variadic parameter has unsupported type %v", ErrInvalidSignature, t.In(nfixed))
+		}
+		variadic = &g
+		vt := g.typ
+		sig.Variadic = &vt
+		sig.Vectorized = true
+	}
+	hasErr := t.NumOut() == 2 && t.Out(1) == errorType
+	if t.NumOut() < 1 || t.NumOut() > 2 || (t.NumOut() == 2 && !hasErr) {
+		return nil, sig, fmt.Errorf("%w: want a result and optionally an error, got %v", ErrInvalidSignature, t)
+	}
+	res, ok := goTypes[t.Out(0)]
+	if !ok {
+		return nil, sig, fmt.Errorf("%w: result has unsupported type %v", ErrInvalidSignature, t.Out(0))
+	}
+	sig.Returns = res.typ
+
+	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.Record, error) {
+		in := make([]reflect.Value, 0, t.NumIn()+args.nvar)
+		if hasCtx {
+			in = append(in, reflect.ValueOf(&ctx).Elem())
+		}
+		var nullable []arrow.Array // plain-slice columns with NA
+		addArg := func(g *goType, name string, col arrow.Array) error {
+			v, err := g.in(col)
+			if err != nil {
+				return argError(args.fn, name, "%v", err)
+			}
+			if g.plain && col.NullN() > 0 {
+				nullable = append(nullable, col)
+			}
+			in = append(in, v)
+			return nil
+		}
+		for i := range params {
+			if err := addArg(&params[i], args.sig.Args[i].Name, args.rec.Column(i)); err != nil {
+				return nil, err
+			}
+		}
+		for i := 0; i < args.nvar; i++ {
+			name, col := args.Variadic(i)
+			if err := addArg(variadic, name, col); err != nil {
+				return nil, err
+			}
+		}
+		out := v.Call(in)
+		if hasErr && !out[1].IsNil() {
+			return nil, out[1].Interface().(error)
+		}
+		var valid []bool
+		if res.plain && len(nullable) > 0 && out[0].Len() == args.Len() {
+			valid = make([]bool, out[0].Len())
+			for i := range valid {
+				valid[i] = true
+				for _, c := range nullable {
+					if c.IsNull(i) {
+						valid[i] = false
+						break
+					}
+				}
+			}
+		}
+		b := NewResult(args.mem)
+		res.out(b, out[0], valid)
+		return b.Record()
+	})
+	return h, sig, nil
+}

@@ -1,0 +1,338 @@
+package rgoipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.nanomsg.org/mangos/v3"
+	"go.nanomsg.org/mangos/v3/protocol/rep"
+
+	// Every mangos transport (inproc, ipc, tcp, tls+tcp, ws, wss), so any
+	// URL the client can use works here too.
+	_ "go.nanomsg.org/mangos/v3/transport/all"
+)
+
+// DefaultMaxMessageSize is the largest request accepted unless
+// WithMaxMessageSize says otherwise: 2 GiB - 1. Larger messages are dropped
+// by the transport.
+const DefaultMaxMessageSize = 1<<31 - 1
+
+// DefaultGracePeriod is how long Run lets in-flight calls finish when its
+// context ends.
+const DefaultGracePeriod = 5 * time.Second
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithWorkers sets how many calls run concurrently (default
+// max(4, 2*GOMAXPROCS)). Each worker has its own mangos context, so every
+// reply goes back to the caller that asked.
+func WithWorkers(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.workers = n
+		}
+	}
+}
+
+// WithMaxMessageSize sets the largest request in bytes the socket accepts.
+func WithMaxMessageSize(n int64) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxMsg = n
+		}
+	}
+}
+
+// WithLogger sets where the server logs (listening, shutdown, handler
+// panics with stack traces). nil discards logs. Default: standard error,
+// prefixed "[rgoipc] ".
+func WithLogger(l *log.Logger) Option {
+	return func(s *Server) {
+		if l == nil {
+			l = log.New(io.Discard, "", 0)
+		}
+		s.logger = l
+	}
+}
+
+// WithAllocator sets the Arrow allocator for decoding requests and
+// building results (Args.Mem). Default: memory.DefaultAllocator.
+func WithAllocator(mem memory.Allocator) Option {
+	return func(s *Server) {
+		if mem != nil {
+			s.mem = mem
+		}
+	}
+}
+
+// WithReady sets a function Run calls once the server listens, with the
+// address it listens on (the bound port for "tcp://host:0").
+func WithReady(f func(addr string)) Option {
+	return func(s *Server) { s.onReady = f }
+}
+
+// WithGracePeriod sets how long Run waits for in-flight calls when its
+// context ends (default DefaultGracePeriod).
+func WithGracePeriod(d time.Duration) Option {
+	return func(s *Server) {
+		if d > 0 {
+			s.grace = d
+		}
+	}
+}
+
+// Server answers requests on a mangos REP socket with the functions of a
+// Registry. Create it with NewServer, then Listen or Dial (any number of
+// times), then Serve; or ListenAndServe. Shutdown stops it gracefully.
+type Server struct {
+	reg     *Registry
+	workers int
+	maxMsg  int64
+	logger  *log.Logger
+	mem     memory.Allocator
+	onReady func(string)
+	grace   time.Duration
+
+	mu       sync.Mutex
+	sock     mangos.Socket
+	ipcPaths []string // socket files to remove on exit
+	ws       []*worker
+	serving  bool
+	closed   bool
+	done     chan struct{} // closed when the socket is closed
+	wg       sync.WaitGroup
+
+	base   context.Context // parent of every call's context
+	cancel context.CancelFunc
+}
+
+type worker struct {
+	mu      sync.Mutex
+	ctx     mangos.Context
+	busy    bool
+	closing bool
+}
+
+// NewServer returns a server for reg configured by opts.
+func NewServer(reg *Registry, opts ...Option) *Server {
+	s := &Server{
+		reg:     reg,
+		workers: max(4, 2*runtime.GOMAXPROCS(0)),
+		maxMsg:  DefaultMaxMessageSize,
+		logger:  log.New(os.Stderr, "[rgoipc] ", log.LstdFlags),
+		mem:     memory.DefaultAllocator,
+		grace:   DefaultGracePeriod,
+		done:    make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+func (s *Server) logf(format string, a ...any) { s.logger.Printf(format, a...) }
+
+// socket returns the REP socket, opening it on first use.
+func (s *Server) socket() (mangos.Socket, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
+	if s.sock != nil {
+		return s.sock, nil
+	}
+	sock, err := rep.NewSocket()
+	if err != nil {
+		return nil, fmt.Errorf("rgoipc: open socket: %w", err)
+	}
+	if err := sock.SetOption(mangos.OptionMaxRecvSize, int(s.maxMsg)); err != nil {
+		_ = sock.Close()
+		return nil, fmt.Errorf("rgoipc: max message size %d: %w", s.maxMsg, err)
+	}
+	s.sock = sock
+	return sock, nil
+}
+
+// Listen starts listening on url (ipc://path, tcp://host:port, inproc://name,
+// ws://..., tls+tcp://...). It returns the address actually bound, which
+// differs from url only for a tcp port 0.
+func (s *Server) Listen(url string) (string, error) {
+	sock, err := s.socket()
+	if err != nil {
+		return "", err
+	}
+	l, err := sock.NewListener(url, nil)
+	if err != nil {
+		return "", fmt.Errorf("rgoipc: listen %q: %w", url, err)
+	}
+	if err := l.Listen(); err != nil {
+		return "", fmt.Errorf("rgoipc: listen %q: %w", url, err)
+	}
+	if p, ok := strings.CutPrefix(url, "ipc://"); ok {
+		s.mu.Lock()
+		s.ipcPaths = append(s.ipcPaths, p)
+		s.mu.Unlock()
+	}
+	return l.Address(), nil
+}
+
+// Dial connects to a client listening on url, for setups where R listens
+// and Go dials. mangos redials if the connection drops.
+func (s *Server) Dial(url string) error {
+	sock, err := s.socket()
+	if err != nil {
+		return err
+	}
+	if err := sock.Dial(url); err != nil {
+		return fmt.Errorf("rgoipc: dial %q: %w", url, err)
+	}
+	return nil
+}
+
+// ListenAndServe is Listen followed by Serve.
+func (s *Server) ListenAndServe(url string) error {
+	if _, err := s.Listen(url); err != nil {
+		return err
+	}
+	return s.Serve()
+}
+
+// Serve answers requests until Shutdown or Close and then returns
+// ErrServerClosed. Listen or Dial first.
+func (s *Server) Serve() error {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrServerClosed
+	case s.sock == nil:
+		s.mu.Unlock()
+		return errors.New("rgoipc: Serve called before Listen or Dial")
+	case s.serving:
+		s.mu.Unlock()
+		return errors.New("rgoipc: Serve called twice")
+	}
+	s.serving = true
+	for i := 0; i < s.workers; i++ {
+		c, err := s.sock.OpenContext()
+		if err != nil {
+			s.mu.Unlock()
+			_ = s.Close()
+			return fmt.Errorf("rgoipc: open context: %w", err)
+		}
+		w := &worker{ctx: c}
+		s.ws = append(s.ws, w)
+		s.wg.Add(1)
+		go s.run(w)
+	}
+	s.mu.Unlock()
+	<-s.done
+	return ErrServerClosed
+}
+
+// run is one worker: receive, answer, send, on its own context.
+func (s *Server) run(w *worker) {
+	defer s.wg.Done()
+	for {
+		req, err := w.ctx.RecvMsg()
+		if err != nil {
+			return // context or socket closed
+		}
+		w.mu.Lock()
+		w.busy = true
+		w.mu.Unlock()
+
+		reply := mangos.NewMessage(len(req.Body) + 256)
+		reply.Body = s.HandleMessage(s.base, req.Body, reply.Body[:0])
+		// The request is not Free()d back to mangos' pool: the handler's
+		// arrays aliased its body, and a handler may (wrongly but
+		// plausibly) have kept one.
+		if err := w.ctx.SendMsg(reply); err != nil {
+			reply.Free()
+			if !errors.Is(err, mangos.ErrClosed) {
+				s.logf("send reply: %v", err)
+			}
+		}
+
+		w.mu.Lock()
+		w.busy = false
+		closing := w.closing
+		w.mu.Unlock()
+		if closing {
+			_ = w.ctx.Close()
+			return
+		}
+	}
+}
+
+// Shutdown stops receiving requests, waits for calls in flight to be
+// answered (or for ctx to end, after which their contexts are cancelled),
+// then closes the socket and removes ipc socket files. It returns ctx.Err()
+// if calls were still running when ctx ended.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	ws := s.ws
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.mu.Lock()
+		w.closing = true
+		if !w.busy {
+			_ = w.ctx.Close()
+		}
+		w.mu.Unlock()
+	}
+	idle := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(idle)
+	}()
+	var err error
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close stops the server at once: calls in flight have their contexts
+// cancelled and their replies are dropped. It closes the socket and removes
+// ipc socket files. Calling it again does nothing.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.cancel()
+	var err error
+	if s.sock != nil {
+		if cerr := s.sock.Close(); cerr != nil && !errors.Is(cerr, mangos.ErrClosed) {
+			err = fmt.Errorf("rgoipc: close socket: %w", cerr)
+		}
+	}
+	// mangos does not always unlink the socket file; leave nothing behind.
+	for _, p := range s.ipcPaths {
+		if rerr := os.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+			err = fmt.Errorf("rgoipc: remove socket file: %w", rerr)
+		}
+	}
+	close(s.done)
+	return err
+}
