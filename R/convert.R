@@ -1,0 +1,284 @@
+# Converting R data to one Arrow IPC stream and back, with nanoarrow only.
+#
+# Sending: data.frame, named list, matrix or nanoarrow stream -> IPC bytes,
+# written straight after the envelope header into one raw connection, so the
+# message is assembled without a separate copy of the payload.
+# Receiving: IPC bytes -> data.frame with R types restored.
+
+# Normalise `data` to a data.frame-like list of columns (no copies of the
+# column vectors: data.frame() and as.data.frame() are avoided on purpose).
+as_arg_columns <- function(data) {
+  if (inherits(data, "data.frame")) {
+    cols <- unclass(data)
+    attr(cols, "row.names") <- NULL
+    return(new_columns(cols, nrow(data)))
+  }
+  if (is.matrix(data)) {
+    if (!is.numeric(data) && !is.logical(data) && !is.character(data)) {
+      mangoro_abort(
+        c(sprintf("Can't send a %s matrix.", typeof(data)),
+          "Use a numeric, integer, logical or character matrix."),
+        class = "mangoro_input_error"
+      )
+    }
+    nms <- colnames(data)
+    if (is.null(nms)) nms <- paste0("V", seq_len(ncol(data)))
+    nms[is.na(nms) | !nzchar(nms)] <- paste0("V", which(is.na(nms) | !nzchar(nms)))
+    cols <- lapply(seq_len(ncol(data)), function(j) data[, j])
+    names(cols) <- nms
+    return(new_columns(cols, nrow(data)))
+  }
+  if (is.list(data) && !is.object(data)) {
+    nms <- names(data)
+    if (length(data) > 0L && (is.null(nms) || anyNA(nms) || any(!nzchar(nms)))) {
+      mangoro_abort(
+        c("Every element of a list of arguments must be named.",
+          "Name them after the Go function's arguments, e.g. list(x = 1, y = 2)."),
+        class = "mangoro_input_error"
+      )
+    }
+    lens <- vapply(data, NROW, 1L)
+    if (length(unique(lens)) > 1L) {
+      mangoro_abort(
+        c("All arguments must have the same length (one row per element).",
+          sprintf("Got lengths: %s.", paste(sprintf("%s = %d", nms, lens), collapse = ", "))),
+        class = "mangoro_input_error"
+      )
+    }
+    return(new_columns(data, if (length(lens)) lens[[1L]] else 0L))
+  }
+  mangoro_abort(
+    c(sprintf("Can't send an object of class <%s> as function arguments.",
+              paste(class(data), collapse = "/")),
+      "Use a data.frame, a named list of vectors, a matrix or a nanoarrow array stream."),
+    class = "mangoro_input_error"
+  )
+}
+
+new_columns <- function(cols, n) {
+  structure(cols, class = "data.frame", row.names = .set_row_names(n))
+}
+
+# Columns nanoarrow's own data.frame conversion does not handle the way we
+# want are converted here; the rest is passed through untouched.
+prepare_column <- function(x, name) {
+  if (inherits(x, "AsIs")) class(x) <- setdiff(class(x), "AsIs")
+  if (is.factor(x)) {
+    # nanoarrow 0.9's IPC writer cannot encode dictionaries: send the labels.
+    return(as.character(x))
+  }
+  if (inherits(x, "POSIXct")) {
+    tz <- attr(x, "tzone")
+    # No zone means local time; pin it so inference never asks the system.
+    if (is.null(tz) || !nzchar(tz[[1L]])) attr(x, "tzone") <- local_tz()
+    return(x)
+  }
+  if (inherits(x, "data.frame")) {
+    return(assemble_columns(Map(prepare_column, unclass(x), names(x)), nrow(x)))
+  }
+  if (is.list(x) && !is.object(x)) return(list_column_array(x, name))
+  if (is.object(x) && !inherits(x, c("Date", "integer64", "difftime", "blob",
+                                      "vctrs_list_of", "hms"))) {
+    mangoro_abort(
+      c(sprintf("Argument `%s` has class <%s>, which mangoro can't send.",
+                name, paste(class(x), collapse = "/")),
+        "Convert it to a plain vector, factor, Date, POSIXct or data.frame first."),
+      class = "mangoro_input_error"
+    )
+  }
+  if (!is.object(x) && !typeof(x) %in% c("logical", "integer", "double", "character", "raw")) {
+    mangoro_abort(
+      c(sprintf("Argument `%s` is of type %s, which has no Arrow equivalent.", name, typeof(x)),
+        "Send logical, integer, double, character, Date, POSIXct, factor, list or data.frame columns."),
+      class = "mangoro_input_error"
+    )
+  }
+  if (is.double(x) && !is.object(x) && anyNA(x) && any(is.nan(x))) return(double_with_nan(x))
+  x
+}
+
+local_tz <- function() {
+  tz <- Sys.getenv("TZ")
+  if (nzchar(tz)) tz else "UTC"
+}
+
+# R's NA_real_ is a NaN payload, and nanoarrow maps every NaN to null. Keep
+# NaN as a value: build the validity bitmap from is.na() & !is.nan().
+double_with_nan <- function(x) {
+  valid <- !is.na(x) | is.nan(x)
+  nanoarrow::nanoarrow_array_modify(
+    nanoarrow::as_nanoarrow_array(x),
+    list(null_count = sum(!valid),
+         buffers = list(nanoarrow::as_nanoarrow_array(valid)$buffers[[2L]],
+                        nanoarrow::as_nanoarrow_buffer(x)))
+  )
+}
+
+# A plain list column: list of raw => binary; otherwise a list<element> whose
+# element type comes from the first non-NULL element.
+list_column_array <- function(x, name) {
+  idx <- which(lengths(x) > 0L)[1L]
+  if (is.na(idx)) idx <- which(!vapply(x, is.null, TRUE))[1L]
+  first <- if (is.na(idx)) NULL else x[[idx]]
+  if (is.null(first)) {
+    return(nanoarrow::as_nanoarrow_array(x, schema = nanoarrow::na_list(nanoarrow::na_na())))
+  }
+  if (is.raw(first)) {
+    return(nanoarrow::as_nanoarrow_array(x, schema = nanoarrow::na_binary()))
+  }
+  elem <- tryCatch(nanoarrow::infer_nanoarrow_schema(first), error = function(e) NULL)
+  if (is.null(elem)) {
+    mangoro_abort(
+      c(sprintf("List argument `%s` holds <%s> elements, which have no Arrow type.",
+                name, paste(class(first), collapse = "/")),
+        "List columns may hold atomic vectors (all of one type) or raw vectors."),
+      class = "mangoro_input_error"
+    )
+  }
+  tryCatch(
+    nanoarrow::as_nanoarrow_array(x, schema = nanoarrow::na_list(elem)),
+    error = function(e) mangoro_abort(
+      c(sprintf("List argument `%s` could not be converted: %s", name, conditionMessage(e)),
+        "All non-NULL elements of a list column must have the same type."),
+      class = "mangoro_input_error"
+    )
+  )
+}
+
+# R data -> nanoarrow array stream.
+as_arg_stream <- function(data) {
+  if (inherits(data, "nanoarrow_array_stream")) return(data)
+  if (inherits(data, "nanoarrow_array")) {
+    return(nanoarrow::basic_array_stream(list(data), validate = FALSE))
+  }
+  cols <- as_arg_columns(data)
+  prepared <- assemble_columns(Map(prepare_column, unclass(cols), names(cols)), nrow(cols))
+  if (inherits(prepared, "nanoarrow_array")) {
+    return(nanoarrow::basic_array_stream(list(prepared), validate = FALSE))
+  }
+  nanoarrow::as_nanoarrow_array_stream(prepared)
+}
+
+# Prepared columns -> a data.frame nanoarrow converts itself, or, when some
+# columns are already Arrow arrays, a struct array assembled by hand.
+assemble_columns <- function(prepared, n) {
+  is_array <- vapply(prepared, inherits, TRUE, "nanoarrow_array")
+  if (!any(is_array)) return(new_columns(prepared, n))
+  arrays <- lapply(prepared, function(x) {
+    if (inherits(x, "nanoarrow_array")) x else nanoarrow::as_nanoarrow_array(x)
+  })
+  schema <- nanoarrow::na_struct(lapply(arrays, nanoarrow::infer_nanoarrow_schema))
+  nanoarrow::nanoarrow_array_modify(
+    nanoarrow::nanoarrow_array_init(schema),
+    list(length = n, null_count = 0, children = arrays)
+  )
+}
+
+# Write `header` and then the IPC stream of `data` into one raw connection:
+# the envelope comes out of rawConnectionValue() in one piece.
+ipc_stream_with_header <- function(data, header = raw(0)) {
+  stream <- as_arg_stream(data)
+  con <- rawConnection(raw(0), "wb")
+  on.exit(close(con))
+  if (length(header)) writeBin(header, con)
+  tryCatch(
+    nanoarrow::write_nanoarrow(stream, con),
+    error = function(e) mangoro_abort(
+      c("Could not write the arguments as an Arrow IPC stream.", conditionMessage(e)),
+      class = "mangoro_input_error", parent = e
+    )
+  )
+  rawConnectionValue(con)
+}
+
+#' Convert R data to and from Arrow IPC stream bytes
+#'
+#' `mangoro_ipc_write()` turns function arguments into the bytes mangoro
+#' sends; `mangoro_ipc_read()` turns a result payload into a data.frame.
+#'
+#' @details Type mapping (R -> Arrow -> R): logical <-> bool, integer <->
+#'   int32, double <-> float64 (`NA` is null, `NaN` stays a value), character
+#'   <-> utf8, Date <-> date32, POSIXct <-> timestamp(us) with its time zone (a
+#'   POSIXct without a zone is sent in `TZ`, or UTC), data.frame column <->
+#'   struct, list of raw <-> binary, list of atomic vectors <-> list,
+#'   `bit64::integer64` <-> int64. Factors are sent as strings (nanoarrow 0.9
+#'   cannot write dictionaries); dictionary results come back as factors.
+#'   int64 results become `bit64::integer64` when bit64 is installed (option
+#'   `mangoro.int64 = "integer64"`, the default), else doubles, with a warning
+#'   when a value is beyond 2^53 and may have lost precision.
+#' @param data A data.frame, named list of equal-length vectors, matrix
+#'   (unnamed columns become `V1..Vn`) or nanoarrow array stream.
+#' @param raw Raw vector; one Arrow IPC stream.
+#' @return `mangoro_ipc_write()`: a raw vector. `mangoro_ipc_read()`: a data.frame.
+#' @examples
+#' bytes <- mangoro_ipc_write(data.frame(x = c(1.5, NaN, NA)))
+#' mangoro_ipc_read(bytes)
+#' @export
+mangoro_ipc_write <- function(data) {
+  ipc_stream_with_header(data)
+}
+
+#' @rdname mangoro_ipc_write
+#' @export
+mangoro_ipc_read <- function(raw) {
+  if (!length(raw)) return(data.frame())
+  stream <- tryCatch(
+    nanoarrow::read_nanoarrow(raw),
+    error = function(e) mangoro_abort(
+      c("The result payload is not a valid Arrow IPC stream.", conditionMessage(e)),
+      class = "mangoro_protocol_error"
+    )
+  )
+  schema <- stream$get_schema()
+  ptype <- result_ptype(schema)
+  df <- tryCatch(
+    nanoarrow::convert_array_stream(stream, to = ptype),
+    error = function(e) mangoro_abort(
+      c("Could not convert the Arrow result to a data.frame.", conditionMessage(e)),
+      class = "mangoro_protocol_error"
+    )
+  )
+  restore_columns(df, schema)
+}
+
+int64_as_integer64 <- function() {
+  identical(getOption("mangoro.int64", "integer64"), "integer64") &&
+    requireNamespace("bit64", quietly = TRUE)
+}
+
+# The R prototype for a result schema: nanoarrow's own inference, except int64
+# (integer64 when wanted) and dictionaries (factors), applied recursively.
+result_ptype <- function(schema) {
+  fmt <- schema$format
+  if (identical(fmt, "+s")) {
+    kids <- lapply(schema$children, result_ptype)
+    return(new_columns(kids, 0L))
+  }
+  if (!is.null(schema$dictionary)) return(factor())
+  if (identical(fmt, "l") && int64_as_integer64()) return(bit64::integer64())
+  nanoarrow::infer_nanoarrow_ptype(schema)
+}
+
+# Post-process converted columns: plain lists instead of vctrs list_of/blob,
+# a precision warning for int64 -> double.
+restore_columns <- function(df, schema) {
+  kids <- schema$children
+  for (j in seq_along(df)) {
+    col <- df[[j]]
+    fmt <- kids[[j]]$format
+    if (is.data.frame(col)) {
+      df[[j]] <- restore_columns(col, kids[[j]])
+    } else if (is.list(col) && inherits(col, c("vctrs_list_of", "blob"))) {
+      attr(col, "ptype") <- NULL
+      df[[j]] <- unclass(col)
+    } else if (identical(fmt, "l") && is.double(col) && !inherits(col, "integer64") &&
+               any(abs(col) >= 2^53, na.rm = TRUE)) {
+      warning(warningCondition(
+        sprintf(paste("int64 column `%s` has values of magnitude 2^53 or more that may have lost precision",
+                      "as doubles; install bit64 to get exact integer64 values."), names(df)[j]),
+        class = c("mangoro_precision_warning", "mangoro_warning")
+      ))
+    }
+  }
+  df
+}

@@ -1,0 +1,2 @@
+#' @useDynLib mangoro, .registration = TRUE
+NULL

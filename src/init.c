@@ -1,0 +1,23 @@
+// Native routine registration: symbols are looked up only through this table.
+
+#define R_NO_REMAP
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/Rdynload.h>
+
+SEXP mangoro_c_envelope_pack(SEXP, SEXP, SEXP, SEXP);
+SEXP mangoro_c_envelope_header(SEXP, SEXP, SEXP);
+SEXP mangoro_c_envelope_parse(SEXP, SEXP);
+
+static const R_CallMethodDef call_entries[] = {
+  {"mangoro_c_envelope_pack", (DL_FUNC) &mangoro_c_envelope_pack, 4},
+  {"mangoro_c_envelope_header", (DL_FUNC) &mangoro_c_envelope_header, 3},
+  {"mangoro_c_envelope_parse", (DL_FUNC) &mangoro_c_envelope_parse, 2},
+  {NULL, NULL, 0}
+};
+
+void R_init_mangoro(DllInfo *dll) {
+  R_registerRoutines(dll, NULL, call_entries, NULL, NULL);
+  R_useDynamicSymbols(dll, FALSE);
+  R_forceSymbols(dll, TRUE);
+}

@@ -1,0 +1,83 @@
+roundtrip <- function(df) mangoro_ipc_read(mangoro_ipc_write(df))
+
+test_that("basic types round-trip with NA kept apart from NaN", {
+  df <- data.frame(
+    i = c(1L, NA, -3L), d = c(1.5, NA, NaN), s = c("a", NA, "\u00e9"),
+    b = c(TRUE, NA, FALSE), dt = as.Date(c("2020-02-29", NA, "1969-12-31"))
+  )
+  out <- roundtrip(df)
+  expect_identical(out, df)
+  expect_identical(is.nan(out$d), c(FALSE, FALSE, TRUE))
+  expect_identical(is.na(out$d), c(FALSE, TRUE, TRUE))
+})
+
+test_that("zero-row and one-million-row frames work", {
+  z <- data.frame(x = double(), s = character(), i = integer())
+  expect_identical(roundtrip(z), z)
+  big <- data.frame(x = seq_len(1e6) / 3, i = seq_len(1e6), s = rep_len(c("a", NA, "ccc"), 1e6))
+  expect_identical(roundtrip(big), big)
+})
+
+test_that("POSIXct keeps its instant and time zone under two session zones", {
+  for (session_tz in c("UTC", "Asia/Tokyo")) {
+    withr::local_timezone(session_tz)
+    x <- as.POSIXct(c("2021-03-28 01:30:00", NA, "1999-12-31 23:59:59.5"), tz = "Europe/Berlin")
+    out <- roundtrip(data.frame(t = x))
+    expect_equal(as.double(out$t), as.double(x))
+    expect_identical(attr(out$t, "tzone"), "Europe/Berlin")
+    # a POSIXct without a zone is sent in the session zone
+    local <- as.POSIXct("2020-06-01 12:00:00")
+    out2 <- roundtrip(data.frame(t = local))
+    expect_equal(as.double(out2$t), as.double(local))
+    expect_identical(attr(out2$t, "tzone"), session_tz)
+  }
+})
+
+test_that("struct, list and binary columns round-trip", {
+  df <- data.frame(id = 1:3)
+  df$person <- data.frame(name = c("ann", NA, "bo"), age = c(30L, 41L, NA))
+  df$l <- list(c(1.5, 2), NULL, numeric())
+  df$bin <- list(as.raw(1:3), NULL, raw(0))
+  out <- roundtrip(df)
+  expect_identical(out$person, df$person)
+  expect_identical(out$l, df$l)
+  expect_identical(out$bin, df$bin)
+})
+
+test_that("integer64 round-trips exactly with bit64", {
+  skip_if_not_installed("bit64")
+  x <- bit64::as.integer64(c("9007199254740993", NA, "-5"))
+  out <- roundtrip(data.frame(x = x))
+  expect_s3_class(out$x, "integer64")
+  expect_identical(as.character(out$x), c("9007199254740993", NA, "-5"))
+  withr::local_options(mangoro.int64 = "double")
+  expect_warning(out2 <- roundtrip(data.frame(x = x)), class = "mangoro_precision_warning")
+  expect_type(out2$x, "double")
+  expect_silent(roundtrip(data.frame(x = bit64::as.integer64(1:3))))
+})
+
+test_that("factors are sent as their labels", {
+  out <- roundtrip(data.frame(f = factor(c("b", NA, "a"))))
+  expect_identical(out$f, c("b", NA, "a"))
+})
+
+test_that("matrices, named lists and nanoarrow streams are accepted", {
+  m <- matrix(as.double(1:12), 3)
+  expect_identical(names(roundtrip(m)), c("V1", "V2", "V3", "V4"))
+  expect_identical(unname(as.matrix(roundtrip(m))), m)
+  colnames(m) <- c("a", "b", "", "d")
+  expect_identical(names(roundtrip(m)), c("a", "b", "V3", "d"))
+  expect_identical(roundtrip(list(x = 1:2, y = c("p", "q"))), data.frame(x = 1:2, y = c("p", "q")))
+  s <- nanoarrow::as_nanoarrow_array_stream(data.frame(z = c(2.5, 3.5)))
+  expect_identical(roundtrip(s), data.frame(z = c(2.5, 3.5)))
+})
+
+test_that("unsupported inputs are classed input errors", {
+  expect_error(mangoro_ipc_write(list(1, 2)), "named", class = "mangoro_input_error")
+  expect_error(mangoro_ipc_write(list(x = 1:2, y = 1:3)), "same length", class = "mangoro_input_error")
+  expect_error(mangoro_ipc_write(data.frame(z = complex(real = 1, imaginary = 1))),
+               "complex", class = "mangoro_input_error")
+  expect_error(mangoro_ipc_write(environment()), class = "mangoro_input_error")
+  expect_error(mangoro_ipc_write(data.frame(l = I(list(environment())))), class = "mangoro_input_error")
+  expect_error(mangoro_ipc_read(as.raw(1:20)), class = "mangoro_protocol_error")
+})

@@ -1,0 +1,105 @@
+test_that("a server starts, prints, answers and closes (twice)", {
+  bin <- test_program("rpc-example")
+  srv <- mangoro_server_start(bin)
+  on.exit(close(srv), add = TRUE)
+  expect_s3_class(srv, "mangoro_server")
+  pid <- srv$process$get_pid()
+  out <- format(srv)
+  expect_match(out[1], sprintf("^<mangoro_server> rpc-example, running, pid %d, ipc://", pid))
+  expect_match(out[2], "functions: .*add")
+  expect_output(print(srv), "rpc-example, running")
+  expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2))[[1]], 3)
+  sock_file <- sub("^ipc://", "", srv$url)
+  expect_true(file.exists(sock_file))
+
+  close(srv)
+  expect_false(srv$process$is_alive())
+  expect_false(file.exists(sock_file))
+  expect_match(format(srv)[1], "closed")
+  expect_silent(close(srv))
+  expect_error(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2)), class = "mangoro_server_gone")
+  expect_match(mangoro_server_log(srv), "^\\[rpc-example\\] ", all = FALSE)
+})
+
+test_that("start-up failures are mangoro_start_error with status and stderr", {
+  bin <- test_program("rpc-example")
+  e <- expect_error(mangoro_server_start(bin, url = "bogus://nowhere"), class = "mangoro_start_error")
+  expect_false(is.na(e$status))
+  expect_true(e$status != 0)
+  expect_gt(length(e$stderr), 0L)
+  expect_match(conditionMessage(e), "exited during start-up")
+  expect_error(mangoro_server_start(file.path(tempdir(), "no-such-binary")), class = "mangoro_input_error")
+  expect_error(mangoro_server_start(bin, env = c("x")), class = "mangoro_input_error")
+})
+
+test_that("scoped helpers close the server when the scope ends", {
+  bin <- test_program("rpc-example")
+  f <- function() {
+    srv <- local_mangoro_server(bin)
+    list(srv = srv, value = mangoro_rpc_call(srv, "add", data.frame(x = 2, y = 2))[[1]])
+  }
+  res <- f()
+  expect_identical(res$value, 4)
+  expect_false(res$srv$process$is_alive())
+
+  kept <- NULL
+  value <- with_mangoro_server(bin, {
+    kept <<- srv
+    mangoro_rpc_call(srv, "add", data.frame(x = 5, y = 5))[[1]]
+  })
+  expect_identical(value, 10)
+  expect_false(kept$process$is_alive())
+})
+
+test_that("a garbage-collected server is stopped by its finalizer", {
+  bin <- test_program("rpc-example")
+  srv <- mangoro_server_start(bin)
+  handle <- ps::ps_handle(srv$process$get_pid())
+  expect_true(ps::ps_is_running(handle))
+  rm(srv)
+  gc()
+  expect_false(ps::ps_is_running(handle))
+})
+
+test_that("the Go server exits when its R parent is killed with SIGKILL", {
+  skip_on_os("windows")
+  bin <- test_program("rpc-example")
+  lib <- dirname(system.file(package = "mangoro"))
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    sprintf(".libPaths(c(%s, .libPaths()))", deparse(lib)),
+    "suppressMessages(library(mangoro))",
+    sprintf("srv <- mangoro_server_start(%s)", deparse(bin)),
+    "cat(srv$process$get_pid(), srv$url, '\\n')",
+    "invisible(readLines(file('stdin'), n = 1))" # block until killed
+  ), script)
+  r <- processx::process$new(file.path(R.home("bin"), "Rscript"), script,
+                             stdin = "|", stdout = "|", stderr = "|", cleanup = TRUE)
+  on.exit(if (r$is_alive()) r$kill(), add = TRUE)
+  expect_identical(r$poll_io(30000)[["output"]], "ready")
+  line <- strsplit(trimws(r$read_output_lines(1)), " ")[[1]]
+  go_pid <- as.integer(line[1])
+  handle <- ps::ps_handle(go_pid)
+  on.exit(if (ps::ps_is_running(handle)) ps::ps_kill(handle), add = TRUE)
+  # Watch the server's socket: its pipe closes when the server shuts down.
+  cv <- nanonext::cv()
+  s <- nanonext::socket("req", dial = line[2])
+  on.exit(close(s), add = TRUE)
+  nanonext::pipe_notify(s, cv, add = TRUE, remove = TRUE)
+  expect_true(nanonext::until(cv, 5000)) # connected
+
+  r$signal(9L) # SIGKILL: no R cleanup runs; the child must notice stdin EOF
+  r$wait(5000)
+  expect_false(r$is_alive())
+  expect_true(nanonext::until(cv, 10000)) # the server closed its socket
+  # and the process itself exits: wait on its exit event with pidwait/tail
+  waiter <- if (nzchar(Sys.which("pidwait"))) {
+    pidfile <- tempfile(); writeLines(as.character(go_pid), pidfile)
+    processx::process$new("pidwait", c("-F", pidfile))
+  } else {
+    processx::process$new("tail", c("--pid", go_pid, "-f", "/dev/null"))
+  }
+  waiter$wait(10000)
+  status <- tryCatch(ps::ps_status(handle), error = function(e) "gone")
+  expect_true(status %in% c("gone", "zombie"))
+})

@@ -1,0 +1,158 @@
+test_that("pack/unpack int32 cover the full unsigned 32-bit range", {
+  cases <- c(0, 1, 255, 256, 258, 65535, 2^31 - 1, 2^31, 4294967295)
+  for (x in cases) {
+    raw4 <- mangoro_pack_int32(x)
+    expect_length(raw4, 4L)
+    expect_identical(mangoro_unpack_int32(raw4), x)
+  }
+  expect_identical(mangoro_pack_int32(258L), as.raw(c(0, 0, 1, 2)))
+  expect_identical(mangoro_pack_int32(4294967295), as.raw(c(255, 255, 255, 255)))
+  # same bytes as R's own big-endian writer for the signed range
+  expect_identical(mangoro_pack_int32(123456789), writeBin(123456789L, raw(), endian = "big"))
+})
+
+test_that("pack_int32 rejects what does not fit", {
+  for (bad in list(-1, NA_real_, NA_integer_, 1.5, 2^32, "1", c(1, 2), NULL, Inf)) {
+    expect_error(mangoro_pack_int32(bad), class = "mangoro_input_error")
+  }
+  expect_error(mangoro_unpack_int32(as.raw(1:3)), class = "mangoro_input_error")
+  expect_error(mangoro_unpack_int32(1:4), class = "mangoro_input_error")
+})
+
+envelope_cases <- function() {
+  list(
+    list(0L, "", "", NULL),
+    list(1L, "add", "", as.raw(1:10)),
+    list(2L, "echoString", "", as.raw(sample.int(256, 1000, TRUE) - 1L)),
+    list(3L, "f", "add: argument \"x\": expected float64, got string", NULL),
+    list(3L, "\u00e9t\u00e9", "erreur \u2013 \u00fcnicode \U0001F600", raw(0)),
+    list(4L, "", "", charToRaw("{}"))
+  )
+}
+
+test_that("C and pure-R envelope builders give identical bytes", {
+  for (case in envelope_cases()) {
+    c_bytes <- do.call(mangoro:::envelope_pack, case)
+    r_bytes <- do.call(mangoro:::envelope_pack_r, case)
+    expect_identical(c_bytes, r_bytes)
+    expect_identical(c_bytes[1], as.raw(case[[1]]))
+  }
+  big <- as.raw(rep_len(0:255, 3e6))
+  expect_identical(mangoro:::envelope_pack(2L, "x", "", big), mangoro:::envelope_pack_r(2L, "x", "", big))
+})
+
+test_that("C and pure-R parsers agree and round-trip", {
+  for (case in envelope_cases()) {
+    bytes <- do.call(mangoro:::envelope_pack, case)
+    p_c <- mangoro_rpc_parse_response(bytes)
+    p_r <- mangoro:::envelope_parse_r(bytes)
+    expect_identical(p_c, p_r)
+    expect_identical(p_c$type, case[[1]])
+    expect_identical(p_c$name, enc2utf8(case[[2]]))
+    expect_identical(p_c$error, enc2utf8(case[[3]]))
+    expect_identical(p_c$payload, if (is.null(case[[4]])) raw(0) else case[[4]])
+    expect_identical(Encoding(p_c$error)[nzchar(p_c$error) & grepl("[^ -~]", p_c$error)],
+                     rep("UTF-8", sum(nzchar(p_c$error) & grepl("[^ -~]", p_c$error))))
+    # offset/length form points into the original vector
+    nc <- mangoro:::envelope_parse(bytes, copy = FALSE)
+    expect_identical(bytes[nc$offset + seq_len(nc$length)], p_c$payload)
+  }
+})
+
+test_that("truncated and malformed envelopes are protocol errors", {
+  good <- mangoro:::envelope_pack(1L, "add", "oops", as.raw(1:5))
+  for (n in 0:8) {
+    expect_error(mangoro_rpc_parse_response(good[seq_len(n)]), class = "mangoro_protocol_error")
+    expect_error(mangoro:::envelope_parse_r(good[seq_len(n)]), class = "mangoro_protocol_error")
+  }
+  # cut inside the name or the error: the lengths overrun
+  for (n in c(9, 10, 12, 13, 15)) {
+    expect_error(mangoro_rpc_parse_response(good[seq_len(n)]), class = "mangoro_protocol_error")
+  }
+  # name length that would overflow a signed 32-bit offset
+  huge <- c(as.raw(2), mangoro_pack_int32(4294967295), raw(20))
+  expect_error(mangoro_rpc_parse_response(huge), "name length", class = "mangoro_protocol_error")
+  bad_type <- good; bad_type[1] <- as.raw(9)
+  expect_error(mangoro_rpc_parse_response(bad_type), "type byte", class = "mangoro_protocol_error")
+  nul <- mangoro:::envelope_pack_r(3L, "ab", "", NULL); nul[6] <- as.raw(0)
+  expect_error(mangoro_rpc_parse_response(nul), "NUL", class = "mangoro_protocol_error")
+  expect_error(mangoro_rpc_parse_response("not raw"), class = "mangoro_protocol_error")
+})
+
+test_that("random garbage never crashes the parser", {
+  set.seed(42)
+  outcomes <- character()
+  for (i in 1:3000) {
+    if (i %% 2 == 0) {
+      # a valid message, then one byte changed and maybe truncated
+      x <- mangoro:::envelope_pack(sample(0:4, 1), strrep("n", sample(0:5, 1)),
+                                   strrep("e", sample(0:5, 1)), as.raw(sample.int(256, sample(0:8, 1), TRUE) - 1L))
+      at <- sample(length(x), 1)
+      x[at] <- as.raw(sample(0:12, 1))
+      if (i %% 3 == 0) x <- x[seq_len(sample(0:length(x), 1))]
+    } else {
+      x <- as.raw(sample.int(256, sample(0:40, 1), TRUE) - 1L)
+    }
+    res <- tryCatch(mangoro_rpc_parse_response(x), mangoro_protocol_error = function(e) "error")
+    outcomes[i] <- if (identical(res, "error")) "error" else "ok"
+    if (!identical(res, "error")) expect_identical(res, mangoro:::envelope_parse_r(x))
+  }
+  expect_true(all(c("ok", "error") %in% outcomes))
+})
+
+test_that("manifest and call messages have the documented layout", {
+  expect_identical(mangoro_rpc_manifest_request(), as.raw(c(0, 0, 0, 0, 0, 0, 0, 0, 0)))
+  msg <- mangoro_rpc_call_message("add", data.frame(x = c(1.5, NA), y = 2))
+  expect_identical(msg[1:12], c(as.raw(1), mangoro_pack_int32(3), charToRaw("add"), mangoro_pack_int32(0)))
+  parsed <- mangoro_rpc_parse_response(msg)
+  expect_identical(parsed$type, 1L)
+  expect_identical(parsed$name, "add")
+  expect_identical(mangoro_ipc_read(parsed$payload), data.frame(x = c(1.5, NA), y = c(2, 2)))
+  # an Arrow IPC stream ends with the end-of-stream marker
+  n <- length(msg)
+  expect_identical(msg[(n - 7):n], as.raw(c(255, 255, 255, 255, 0, 0, 0, 0)))
+  expect_error(mangoro_rpc_call_message(NA_character_, data.frame(x = 1)), class = "mangoro_input_error")
+  expect_error(mangoro_rpc_call_message("", data.frame(x = 1)), class = "mangoro_input_error")
+})
+
+test_that("golden envelopes written by the Go tests parse and re-pack identically", {
+  dir <- system.file("go", "pkg", "rgoipc", "testdata", package = "mangoro")
+  files <- list.files(dir, pattern = "\\.bin$", full.names = TRUE)
+  expect_gt(length(files), 0L)
+  for (f in files) {
+    bytes <- readBin(f, "raw", file.size(f))
+    p <- mangoro_rpc_parse_response(bytes)
+    expect_identical(p, mangoro:::envelope_parse_r(bytes), info = basename(f))
+    expect_identical(mangoro:::envelope_pack(p$type, p$name, p$error, p$payload), bytes,
+                     info = basename(f))
+    if (p$type %in% c(1L, 2L) && length(p$payload)) {
+      expect_s3_class(mangoro_ipc_read(p$payload), "data.frame")
+    }
+    if (p$type %in% c(0L, 4L) && length(p$payload)) {
+      expect_type(mangoro:::json_parse(p$payload), "list")
+    }
+  }
+})
+
+test_that("the JSON reader handles the manifest format", {
+  txt <- paste0(
+    '{"add":{"Args":[{"Name":"x","Type":{"Type":"float64","Nullable":true,',
+    '"StructDef":null,"ListSchema":null},"Optional":false,"Default":null}],',
+    '"ReturnType":{"Type":"timestamp","Unit":"us","TimeZone":"Europe/Paris"},',
+    '"Vectorized":true,"Metadata":{"description":"x \\"plus\\" y\\n\\u00e9\\ud83d\\ude00\\/\\\\"}},',
+    '"n":[1,-2.5,3e2,0],"e":{},"a":[]}'
+  )
+  m <- mangoro:::json_parse(txt)
+  expect_identical(m$add$Args[[1]]$Name, "x")
+  expect_null(m$add$Args[[1]]$Type$StructDef)
+  expect_true("StructDef" %in% names(m$add$Args[[1]]$Type))
+  expect_false(m$add$Args[[1]]$Optional)
+  expect_true(m$add$Vectorized)
+  expect_identical(m$add$Metadata$description, "x \"plus\" y\n\u00e9\U0001F600/\\")
+  expect_identical(m$n, list(1, -2.5, 300, 0))
+  expect_identical(m$e, structure(list(), names = character()))
+  expect_identical(m$a, list())
+  for (bad in c('{"a":1', '{"a" 1}', '[1,]', '{"a":tru}', '"\\x"', '{} x', '', '{"a":01}')) {
+    expect_error(mangoro:::json_parse(bad), class = "mangoro_protocol_error")
+  }
+})
