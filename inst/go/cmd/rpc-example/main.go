@@ -83,7 +83,7 @@ func register(reg *rgoipc.Registry) error {
 		}, echo, rgoipc.Describe("Returns its arguments unchanged, whatever their types (round-trip tests)")),
 
 		reg.HandleFunc("panic", rgoipc.Signature{Returns: rgoipc.Any()},
-			func(context.Context, *rgoipc.Args) (arrow.Record, error) {
+			func(context.Context, *rgoipc.Args) (arrow.RecordBatch, error) {
 				panic("requested panic")
 			}, rgoipc.Describe("Panics; the server answers with an error and keeps serving")),
 	)
@@ -113,7 +113,7 @@ func spin(n float64) float64 {
 	return acc
 }
 
-func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.Record, error) {
+func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
 	n, m := args.NumVariadic(), args.Len()
 	cols := make([][]float64, n)
 	valid := make([][]bool, n)
@@ -149,11 +149,11 @@ func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.Record, error)
 	return res.Record()
 }
 
-func echoStruct(_ context.Context, args *rgoipc.Args) (arrow.Record, error) {
+func echoStruct(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
 	return rgoipc.NewResult(args.Mem()).Column("x", args.Struct("x")).Record()
 }
 
-func echo(_ context.Context, args *rgoipc.Args) (arrow.Record, error) {
+func echo(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
 	rec := args.Record()
 	rec.Retain() // the server releases both its own reference and ours
 	return rec, nil

@@ -23,7 +23,7 @@ import (
 type Args struct {
 	fn   string
 	sig  *Signature
-	rec  arrow.Record
+	rec  arrow.RecordBatch
 	mem  memory.Allocator
 	nvar int
 }
@@ -36,7 +36,7 @@ func (a *Args) Mem() memory.Allocator { return a.mem }
 
 // Record returns all argument columns as one record (declared, then
 // variadic). It is owned by the server: Retain it to return it.
-func (a *Args) Record() arrow.Record { return a.rec }
+func (a *Args) Record() arrow.RecordBatch { return a.rec }
 
 // Len returns the number of rows (the length of every column).
 func (a *Args) Len() int { return int(a.rec.NumRows()) }
@@ -153,7 +153,7 @@ func validity(c arrow.Array) []bool {
 
 // bind validates rec against e's signature and returns the handler's
 // arguments. On success the caller owns args.rec.
-func (e *entry) bind(rec arrow.Record, mem memory.Allocator) (*Args, error) {
+func (e *entry) bind(rec arrow.RecordBatch, mem memory.Allocator) (*Args, error) {
 	sig := &e.sig
 	schema := rec.Schema()
 	ncol := int(rec.NumCols())
@@ -257,7 +257,7 @@ func (e *entry) bind(rec arrow.Record, mem memory.Allocator) (*Args, error) {
 	if len(cols) > 0 {
 		n = int64(cols[0].Len())
 	}
-	args.rec = array.NewRecord(arrow.NewSchema(fields, nil), cols, n)
+	args.rec = array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, n)
 	return args, nil
 }
 

@@ -25,11 +25,11 @@ var emptySchema = arrow.NewSchema(nil, nil)
 // arguments. The record's buffers alias payload (no copy), so payload must
 // stay untouched while the record lives. Every failure, including a panic
 // inside arrow-go on hostile input, returns an error wrapping ErrMalformed.
-func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.Record, err error) {
+func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, err error) {
 	if len(payload) == 0 {
-		return array.NewRecord(emptySchema, nil, 0), nil
+		return array.NewRecordBatch(emptySchema, nil, 0), nil
 	}
-	var batches []arrow.Record
+	var batches []arrow.RecordBatch
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: Arrow stream: %v", ErrMalformed, p)
@@ -54,7 +54,7 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.Record, err e
 	}
 	defer r.Release()
 	for r.Next() {
-		b := r.Record()
+		b := r.RecordBatch()
 		b.Retain()
 		batches = append(batches, b)
 	}
@@ -63,7 +63,7 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.Record, err e
 	}
 	switch len(batches) {
 	case 0:
-		rec = array.NewRecord(r.Schema(), emptyColumns(r.Schema(), mem), 0)
+		rec = array.NewRecordBatch(r.Schema(), emptyColumns(r.Schema(), mem), 0)
 	case 1:
 		rec, batches = batches[0], nil
 	default:
@@ -100,7 +100,7 @@ func emptyColumns(schema *arrow.Schema, mem memory.Allocator) []arrow.Array {
 }
 
 // concatBatches joins several batches into one record and releases them.
-func concatBatches(schema *arrow.Schema, batches []arrow.Record, mem memory.Allocator) (arrow.Record, error) {
+func concatBatches(schema *arrow.Schema, batches []arrow.RecordBatch, mem memory.Allocator) (arrow.RecordBatch, error) {
 	defer func() {
 		for _, b := range batches {
 			b.Release()
@@ -125,7 +125,7 @@ func concatBatches(schema *arrow.Schema, batches []arrow.Record, mem memory.Allo
 		}
 		cols[i] = c
 	}
-	rec := array.NewRecord(schema, cols, rows)
+	rec := array.NewRecordBatch(schema, cols, rows)
 	for _, c := range cols {
 		c.Release()
 	}
@@ -187,6 +187,9 @@ func (r *sliceMessageReader) Message() (*ipc.Message, error) {
 	if uint64(n) > uint64(len(r.data)) {
 		return nil, fmt.Errorf("message metadata length %d exceeds the %d bytes left", n, len(r.data))
 	}
+	if err := verifyMessageMeta(r.data[:n]); err != nil {
+		return nil, err
+	}
 	meta := memory.NewBufferBytes(r.data[:n])
 	r.data = r.data[n:]
 	// The body length lives in the flatbuffer; parse it before slicing.
@@ -229,7 +232,7 @@ func (a *limitedAllocator) Free(b []byte) { a.mem.Free(b) }
 
 // writeStream writes rec as a complete Arrow IPC stream (schema, batch,
 // end-of-stream marker) to buf.
-func writeStream(buf *bytes.Buffer, rec arrow.Record, mem memory.Allocator) (err error) {
+func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("rgoipc: writing result: %v", p)
@@ -248,7 +251,7 @@ func writeStream(buf *bytes.Buffer, rec arrow.Record, mem memory.Allocator) (err
 
 // streamSizeHint estimates the encoded size of rec so the reply buffer is
 // allocated once.
-func streamSizeHint(rec arrow.Record) int {
+func streamSizeHint(rec arrow.RecordBatch) int {
 	n := 512
 	for _, c := range rec.Columns() {
 		n += 256 + dataSize(c.Data())
@@ -278,8 +281,9 @@ func dictionaryOf(d arrow.ArrayData) arrow.ArrayData {
 	if d.DataType().ID() != arrow.DICTIONARY {
 		return nil
 	}
-	if dd, ok := d.(*array.Data); ok && dd.Dictionary() == nil {
+	dict := d.Dictionary()
+	if dd, ok := dict.(*array.Data); ok && dd == nil {
 		return nil
 	}
-	return d.Dictionary()
+	return dict
 }

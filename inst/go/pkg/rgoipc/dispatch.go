@@ -107,7 +107,7 @@ func (s *Server) call(ctx context.Context, name string, payload []byte, dst []by
 }
 
 // invoke runs the handler, turning a panic into an error.
-func (s *Server) invoke(ctx context.Context, e *entry, args *Args) (out arrow.Record, err error) {
+func (s *Server) invoke(ctx context.Context, e *entry, args *Args) (out arrow.RecordBatch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if out != nil {
@@ -129,7 +129,7 @@ func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 // starts with the function name.
 func handlerMessage(name string, err error) string {
 	msg := err.Error()
-	if strings.HasPrefix(msg, name+": ") {
+	if _, isPanic := err.(*panicError); !isPanic && strings.HasPrefix(msg, name+": ") {
 		return msg
 	}
 	return name + ": " + msg

@@ -265,7 +265,7 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 	}
 	sig.Returns = res.typ
 
-	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.Record, error) {
+	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
 		in := make([]reflect.Value, 0, t.NumIn()+args.nvar)
 		if hasCtx {
 			in = append(in, reflect.ValueOf(&ctx).Elem())

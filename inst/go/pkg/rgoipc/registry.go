@@ -21,14 +21,14 @@ import (
 // which releases it after writing the reply. On error the handler returns a
 // nil record (a non-nil one is released too).
 type Handler interface {
-	ServeArrow(ctx context.Context, args *Args) (arrow.Record, error)
+	ServeArrow(ctx context.Context, args *Args) (arrow.RecordBatch, error)
 }
 
 // HandlerFunc adapts an ordinary function to Handler.
-type HandlerFunc func(ctx context.Context, args *Args) (arrow.Record, error)
+type HandlerFunc func(ctx context.Context, args *Args) (arrow.RecordBatch, error)
 
 // ServeArrow calls f(ctx, args).
-func (f HandlerFunc) ServeArrow(ctx context.Context, args *Args) (arrow.Record, error) {
+func (f HandlerFunc) ServeArrow(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
 	return f(ctx, args)
 }
 
@@ -84,7 +84,7 @@ func (r *Registry) Handle(name string, sig Signature, h Handler, opts ...FuncOpt
 }
 
 // HandleFunc registers f like Handle(name, sig, HandlerFunc(f), opts...).
-func (r *Registry) HandleFunc(name string, sig Signature, f func(ctx context.Context, args *Args) (arrow.Record, error), opts ...FuncOption) error {
+func (r *Registry) HandleFunc(name string, sig Signature, f func(ctx context.Context, args *Args) (arrow.RecordBatch, error), opts ...FuncOption) error {
 	if f == nil {
 		return fmt.Errorf("%w: %q: nil handler", ErrInvalidSignature, name)
 	}

@@ -133,7 +133,7 @@ func (b *ResultBuilder) checkValid(name string, n int, valid []bool) []bool {
 
 // Record returns the result and hands its reference to the caller (return
 // it from the handler). After an error nothing is left to release.
-func (b *ResultBuilder) Record() (arrow.Record, error) {
+func (b *ResultBuilder) Record() (arrow.RecordBatch, error) {
 	defer b.Release()
 	if b.err != nil {
 		return nil, b.err
@@ -142,7 +142,7 @@ func (b *ResultBuilder) Record() (arrow.Record, error) {
 	if len(b.cols) > 0 {
 		n = int64(b.cols[0].Len())
 	}
-	return array.NewRecord(arrow.NewSchema(b.fields, nil), b.cols, n), nil
+	return array.NewRecordBatch(arrow.NewSchema(b.fields, nil), b.cols, n), nil
 }
 
 // Release drops the columns added so far. Record calls it; call it yourself

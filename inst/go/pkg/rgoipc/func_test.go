@@ -1,0 +1,295 @@
+package rgoipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+func TestFuncSignatures(t *testing.T) {
+	tests := []struct {
+		name       string
+		fn         any
+		opts       []FuncOption
+		args       string // "x:float64 y:int32"
+		variadic   Kind
+		returns    Kind
+		vectorized bool
+	}{
+		{"plain slices", func(x []float64, y []int32) []float64 { return nil }, []FuncOption{ArgNames("x", "y")},
+			"x:float64 y:int32", "", KindFloat64, true},
+		{"pointers and context", func(ctx context.Context, s []*string) ([]*bool, error) { return nil, nil },
+			[]FuncOption{ArgNames("s")}, "s:string", "", KindBool, true},
+		{"scalars", func(n int, b bool, s string, i int64) int { return 0 }, []FuncOption{ArgNames("n", "b", "s", "i")},
+			"n:int32 b:bool s:string i:int64", "", KindInt32, false},
+		{"variadic", func(cols ...[]float64) float64 { return 0 }, nil, "", KindFloat64, KindFloat64, true},
+		{"binary", func(b [][]byte) [][]byte { return b }, []FuncOption{ArgNames("b")}, "b:binary", "", KindBinary, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := NewRegistry()
+			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			sig, _ := reg.Signature("f")
+			var got []string
+			for _, a := range sig.Args {
+				got = append(got, a.Name+":"+string(a.Type.Kind))
+			}
+			if strings.Join(got, " ") != tc.args {
+				t.Errorf("args = %q, want %q", strings.Join(got, " "), tc.args)
+			}
+			if (sig.Variadic == nil) != (tc.variadic == "") || (sig.Variadic != nil && sig.Variadic.Kind != tc.variadic) {
+				t.Errorf("variadic = %v, want %q", sig.Variadic, tc.variadic)
+			}
+			if sig.Returns.Kind != tc.returns || sig.Vectorized != tc.vectorized {
+				t.Errorf("returns %s vectorized %v, want %s %v", sig.Returns.Kind, sig.Vectorized, tc.returns, tc.vectorized)
+			}
+		})
+	}
+}
+
+func TestRegistrationErrors(t *testing.T) {
+	noop := func(context.Context, *Args) (arrow.RecordBatch, error) { return nil, nil }
+	tests := []struct {
+		name string
+		reg  func(r *Registry) error
+		want error
+	}{
+		{"duplicate", func(r *Registry) error {
+			_ = r.HandleFunc("f", Signature{}, noop)
+			return r.HandleFunc("f", Signature{}, noop)
+		}, ErrDuplicate},
+		{"duplicate Func", func(r *Registry) error {
+			_ = r.Func("f", func(x []float64) []float64 { return x }, ArgNames("x"))
+			return r.Func("f", func(x []float64) []float64 { return x }, ArgNames("x"))
+		}, ErrDuplicate},
+		{"empty name", func(r *Registry) error { return r.HandleFunc("", Signature{}, noop) }, ErrInvalidSignature},
+		{"nil handler", func(r *Registry) error { return r.Handle("f", Signature{}, nil) }, ErrInvalidSignature},
+		{"argument twice", func(r *Registry) error {
+			return r.HandleFunc("f", Signature{Args: []Arg{{Name: "x", Type: Int32()}, {Name: "x", Type: Int32()}}}, noop)
+		}, ErrInvalidSignature},
+		{"unnamed argument", func(r *Registry) error {
+			return r.HandleFunc("f", Signature{Args: []Arg{{Type: Int32()}}}, noop)
+		}, ErrInvalidSignature},
+		{"unknown kind", func(r *Registry) error {
+			return r.HandleFunc("f", Signature{Args: []Arg{{Name: "x", Type: Type{Kind: "complex"}}}}, noop)
+		}, ErrInvalidSignature},
+		{"bad unit", func(r *Registry) error {
+			return r.HandleFunc("f", Signature{Args: []Arg{{Name: "x", Type: Timestamp("days", "")}}}, noop)
+		}, ErrInvalidSignature},
+		{"default of wrong type", func(r *Registry) error {
+			return r.HandleFunc("f", Signature{Args: []Arg{{Name: "x", Type: Int32()}}}, noop, Default("x", "one"))
+		}, ErrInvalidSignature},
+		{"default for unknown argument", func(r *Registry) error {
+			return r.HandleFunc("f", Signature{}, noop, Default("x", 1))
+		}, ErrInvalidSignature},
+		{"not a function", func(r *Registry) error { return r.Func("f", 42) }, ErrInvalidSignature},
+		{"unsupported parameter", func(r *Registry) error {
+			return r.Func("f", func(x []float32) []float64 { return nil }, ArgNames("x"))
+		}, ErrInvalidSignature},
+		{"unsupported result", func(r *Registry) error {
+			return r.Func("f", func(x []float64) map[string]int { return nil }, ArgNames("x"))
+		}, ErrInvalidSignature},
+		{"second result not error", func(r *Registry) error {
+			return r.Func("f", func(x []float64) ([]float64, int) { return nil, 0 }, ArgNames("x"))
+		}, ErrInvalidSignature},
+		{"missing ArgNames", func(r *Registry) error {
+			return r.Func("f", func(x, y []float64) []float64 { return nil })
+		}, ErrInvalidSignature},
+		{"wrong number of ArgNames", func(r *Registry) error {
+			return r.Func("f", func(x, y []float64) []float64 { return nil }, ArgNames("x"))
+		}, ErrInvalidSignature},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.reg(NewRegistry())
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error = %v, want %v", err, tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "rgoipc: ") {
+				t.Errorf("error %q does not start with \"rgoipc: \"", err)
+			}
+		})
+	}
+}
+
+// TestFuncCalls runs reflected functions end to end, NA handling included.
+func TestFuncCalls(t *testing.T) {
+	ptr := func(s string) *string { return &s }
+	tests := []struct {
+		name string
+		fn   any
+		opts []FuncOption
+		cols func(mem memory.Allocator) []col
+		want string // formatted result column, or the error message
+	}{
+		{"plain slices propagate NA", func(x, y []float64) []float64 {
+			out := make([]float64, len(x))
+			for i := range x {
+				out[i] = x[i] * y[i]
+			}
+			return out
+		}, []FuncOption{ArgNames("x", "y")}, func(m memory.Allocator) []col {
+			return []col{{"x", f64(m, 2.0, nil, 3.0)}, {"y", i32(m, 5, 1, nil)}}
+		}, "[10 (null) (null)]"},
+		{"pointer slices see NA", func(x []*float64) []*string {
+			out := make([]*string, len(x))
+			for i, v := range x {
+				if v == nil {
+					out[i] = ptr("missing")
+				} else if *v > 0 {
+					out[i] = ptr("positive")
+				}
+			}
+			return out
+		}, []FuncOption{ArgNames("x")}, func(m memory.Allocator) []col {
+			return []col{{"x", f64(m, 1.0, nil, -1.0)}}
+		}, `["positive" "missing" (null)]`},
+		{"strings", func(s []string) []int32 {
+			out := make([]int32, len(s))
+			for i := range s {
+				out[i] = int32(len(s[i]))
+			}
+			return out
+		}, []FuncOption{ArgNames("s")}, func(m memory.Allocator) []col {
+			return []col{{"s", str(m, "abc", nil)}}
+		}, "[3 (null)]"},
+		{"scalar and context", func(ctx context.Context, n int, label string) (string, error) {
+			if ctx == nil {
+				return "", errors.New("no context")
+			}
+			return strings.Repeat(label, n), nil
+		}, []FuncOption{ArgNames("n", "label")}, func(m memory.Allocator) []col {
+			return []col{{"n", i32(m, 3)}, {"label", str(m, "ab")}}
+		}, `["ababab"]`},
+		{"scalar on empty column", func(n float64) float64 { return n }, []FuncOption{ArgNames("n")},
+			func(m memory.Allocator) []col { return []col{{"n", f64(m)}} },
+			`f: argument "n": needs a value, got a length-0 column`},
+		{"error result", func(x []float64) ([]float64, error) { return nil, errors.New("bad input") },
+			[]FuncOption{ArgNames("x")}, func(m memory.Allocator) []col { return []col{{"x", f64(m, 1.0)}} },
+			"f: bad input"},
+		{"int result out of range", func(x float64) int { return 1 << 40 }, []FuncOption{ArgNames("x")},
+			func(m memory.Allocator) []col { return []col{{"x", f64(m, 1.0)}} },
+			"f: result 1099511627776 does not fit an R integer"},
+		{"variadic", func(cols ...[]float64) []float64 {
+			out := make([]float64, len(cols[0]))
+			for _, c := range cols {
+				for i := range c {
+					out[i] += c[i]
+				}
+			}
+			return out
+		}, nil, func(m memory.Allocator) []col {
+			return []col{{"a", f64(m, 1.0, 2.0)}, {"b", i32(m, 10, nil)}, {"c", f64(m, 100.0, 200.0)}}
+		}, "[111 (null)]"},
+		{"variadic wrong type", func(cols ...[]float64) float64 { return 0 }, nil,
+			func(m memory.Allocator) []col { return []col{{"a", f64(m, 1.0)}, {"b", str(m, "x")}} },
+			`f: argument "b": expected float64, got string`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			reg := NewRegistry()
+			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
+			env, rec := readReply(t, s.HandleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
+			if rec == nil {
+				if env.Error != tc.want {
+					t.Fatalf("error %q, want %q", env.Error, tc.want)
+				}
+				return
+			}
+			defer rec.Release()
+			if got := colString(t, rec, "result"); got != tc.want {
+				t.Errorf("result = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTypeString(t *testing.T) {
+	tests := []struct {
+		typ  Type
+		want string
+	}{
+		{Float64(), "float64"},
+		{List(Int32()), "list<int32>"},
+		{Struct(Field{"name", String()}, Field{"age", Any()}), "struct<name: string, age: any>"},
+		{Timestamp("us", "UTC"), "timestamp[us, tz=UTC]"},
+		{Timestamp("", ""), "timestamp"},
+		{Dictionary(), "dictionary<int32, string>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.typ.String(); got != tc.want {
+				t.Errorf("String() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNestedCast checks that int32 inside a list or struct becomes float64
+// where float64 is declared, and that the cast data is released.
+func TestNestedCast(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	reg := NewRegistry()
+	echo := func(_ context.Context, a *Args) (arrow.RecordBatch, error) {
+		return NewResult(a.Mem()).Column("x", a.Column("x")).Record()
+	}
+	if err := reg.HandleFunc("st", Signature{Args: []Arg{{Name: "x", Type: Struct(Field{"a", String()}, Field{"b", Float64()})}}}, echo); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.HandleFunc("ls", Signature{Args: []Arg{{Name: "x", Type: List(Float64())}}}, echo); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
+
+	stIn := record(col{"a", str(mem, "p", "q")}, col{"b", i32(mem, 1, nil)})
+	stArr := recordToStruct(stIn)
+	env, rec := readReply(t, s.HandleMessage(context.Background(), callMsg(t, "st", col{"x", stArr}), nil))
+	if rec == nil {
+		t.Fatalf("st: %s", env.Error)
+	}
+	if got, want := rec.Column(0).DataType().String(), "struct<a: utf8, b: float64>"; got != want {
+		t.Errorf("st type = %s, want %s", got, want)
+	}
+	if got := fmt.Sprint(rec.Column(0)); got != `{["p" "q"] [1 (null)]}` {
+		t.Errorf("st = %s", got)
+	}
+	rec.Release()
+
+	lb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+	lb.Append(true)
+	lb.ValueBuilder().(*array.Int32Builder).AppendValues([]int32{1, 2}, []bool{true, false})
+	lb.AppendNull()
+	lsArr := lb.NewArray()
+	lb.Release()
+	env, rec = readReply(t, s.HandleMessage(context.Background(), callMsg(t, "ls", col{"x", lsArr}), nil))
+	if rec == nil {
+		t.Fatalf("ls: %s", env.Error)
+	}
+	defer rec.Release()
+	if got, want := rec.Column(0).DataType().String(), "list<item: float64, nullable>"; got != want {
+		t.Errorf("ls type = %s, want %s", got, want)
+	}
+	if got := fmt.Sprint(rec.Column(0)); got != `[[1 (null)] (null)]` {
+		t.Errorf("ls = %s", got)
+	}
+}
+
+// recordToStruct turns a record into a struct array and releases it.
+func recordToStruct(rec arrow.RecordBatch) arrow.Array {
+	defer rec.Release()
+	return array.RecordToStructArray(rec)
+}

@@ -1,0 +1,36 @@
+package rgoipc
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// FuzzHandleMessage feeds arbitrary bytes to the whole request path
+// (envelope, Arrow decoding, validation, handlers). The reply must always be
+// a well-formed envelope, and no panic may reach the last-resort recover in
+// HandleMessage ("internal error"): every failure must be handled where it
+// happens.
+func FuzzHandleMessage(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
+	f.Add((&Envelope{Type: MsgCall, Name: "echo", Payload: []byte{0xFF, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0}}).Encode(nil))
+	s := NewServer(testRegistry(f), WithLogger(nil))
+	f.Fuzz(func(t *testing.T, req []byte) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		s.mem = mem
+		reply := s.HandleMessage(context.Background(), req, nil)
+		env, rec := readReply(t, reply)
+		if rec != nil {
+			rec.Release()
+		}
+		if strings.Contains(env.Error, "internal error") {
+			t.Fatalf("panic escaped to HandleMessage: %s", env.Error)
+		}
+		if env.Type > MsgInfo {
+			t.Fatalf("reply type %d", env.Type)
+		}
+		mem.AssertSize(t, 0)
+	})
+}

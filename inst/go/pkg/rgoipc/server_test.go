@@ -1,0 +1,320 @@
+package rgoipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.nanomsg.org/mangos/v3"
+	"go.nanomsg.org/mangos/v3/protocol/req"
+)
+
+// startServer listens on url and serves until the test ends.
+func startServer(t *testing.T, reg *Registry, url string, opts ...Option) *Server {
+	t.Helper()
+	s := NewServer(reg, append([]Option{WithLogger(nil)}, opts...)...)
+	if _, err := s.Listen(url); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	t.Cleanup(func() {
+		_ = s.Close()
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return s
+}
+
+// dialClient returns a req socket connected to url.
+func dialClient(t *testing.T, url string) mangos.Socket {
+	t.Helper()
+	c, err := req.NewSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Dial(url); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// roundTrip sends msg on its own context and waits for the reply.
+func roundTrip(t testing.TB, c mangos.Context, msg []byte) []byte {
+	if err := c.SetOption(mangos.OptionRecvDeadline, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(msg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestConcurrentCallsNeverCross runs many clients at once, each call on its
+// own mangos context, with handlers that finish in scrambled order, and
+// checks every reply belongs to its request.
+func TestConcurrentCallsNeverCross(t *testing.T) {
+	urls := map[string]string{
+		"inproc": "inproc://rgoipc-concurrent",
+		"ipc":    "ipc://" + filepath.Join(t.TempDir(), "rgoipc.sock"),
+	}
+	for name, url := range urls {
+		t.Run(name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			reg := NewRegistry()
+			// The delay is the test subject: it makes calls overtake each other.
+			err := reg.Func("tag", func(ctx context.Context, id []float64, us int) ([]float64, error) {
+				select {
+				case <-time.After(time.Duration(us) * time.Microsecond):
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				return id, nil
+			}, ArgNames("id", "us"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			startServer(t, reg, url, WithWorkers(8), WithAllocator(mem))
+			client := dialClient(t, url)
+
+			const goroutines, calls = 16, 40
+			var wg sync.WaitGroup
+			errs := make(chan error, goroutines*calls)
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					ctx, err := client.OpenContext()
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer ctx.Close()
+					for k := 0; k < calls; k++ {
+						id := float64(g*1000 + k)
+						msg := callMsg(t, "tag", col{"id", f64(memory.DefaultAllocator, id, id+0.5)},
+							col{"us", i32(memory.DefaultAllocator, (g*7+k*13)%500, 0)})
+						env, rec := readReply(t, roundTrip(t, ctx, msg))
+						if rec == nil {
+							errs <- fmt.Errorf("call %v: %s", id, env.Error)
+							continue
+						}
+						if got, want := fmt.Sprint(rec.Column(0)), fmt.Sprint([]float64{id, id + 0.5}); got != want {
+							errs <- fmt.Errorf("reply crossed: sent %v, got %v", want, got)
+						}
+						rec.Release()
+					}
+				}(g)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			mem.AssertSize(t, 0)
+		})
+	}
+}
+
+// blocker registers "block", whose calls announce themselves on started
+// and then wait for release (or for their context to end).
+func blocker(t *testing.T) (reg *Registry, started chan struct{}, release chan struct{}) {
+	reg = NewRegistry()
+	started, release = make(chan struct{}, 8), make(chan struct{})
+	err := reg.HandleFunc("block", Signature{Returns: String()}, func(ctx context.Context, a *Args) (arrow.RecordBatch, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+			return NewResult(a.Mem()).String("result", []string{"released"}, nil).Record()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("cancelled: %w", ctx.Err())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, started, release
+}
+
+func TestShutdownWaitsForCallsInFlight(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	url := "ipc://" + sock
+	reg, started, release := blocker(t)
+	s := startServer(t, reg, url)
+	ctx, err := dialClient(t, url).OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := make(chan []byte, 1)
+	go func() { replies <- roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)) }()
+	<-started
+
+	shut := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(sctx)
+	}()
+	close(release)
+	env, rec := readReply(t, <-replies)
+	if rec == nil {
+		t.Fatalf("call in flight got %v %q, want its result", env.Type, env.Error)
+	}
+	rec.Release()
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket file still there after Shutdown: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
+func TestShutdownDeadlineCancelsCalls(t *testing.T) {
+	url := "inproc://rgoipc-shutdown-deadline"
+	reg, started, _ := blocker(t)
+	s := startServer(t, reg, url)
+	ctx, err := dialClient(t, url).OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.Send((&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	sctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestListenErrors(t *testing.T) {
+	sock := "ipc://" + filepath.Join(t.TempDir(), "busy.sock")
+	startServer(t, NewRegistry(), sock)
+	tests := []struct {
+		name, url, want string
+	}{
+		{"unknown scheme", "nope://x", "rgoipc: listen \"nope://x\""},
+		{"address in use", sock, "address in use"},
+		{"bad tcp address", "tcp://256.1.1.1:x", "rgoipc: listen"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewServer(NewRegistry(), WithLogger(nil))
+			defer s.Close()
+			_, err := s.Listen(tc.url)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Listen(%q) = %v, want an error containing %q", tc.url, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestServeStates(t *testing.T) {
+	s := NewServer(NewRegistry(), WithLogger(nil))
+	if err := s.Serve(); err == nil || !strings.Contains(err.Error(), "before Listen") {
+		t.Errorf("Serve before Listen = %v", err)
+	}
+	_ = s.Close()
+	if err := s.Serve(); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve after Close = %v, want ErrServerClosed", err)
+	}
+	if _, err := s.Listen("inproc://rgoipc-closed"); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Listen after Close = %v, want ErrServerClosed", err)
+	}
+}
+
+// TestDialMode: the client listens and the server dials, as when R owns
+// the socket.
+func TestDialMode(t *testing.T) {
+	url := "inproc://rgoipc-dial"
+	client, err := req.NewSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.Listen(url); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(testRegistry(t), WithLogger(nil))
+	if err := s.Dial(url); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve() }()
+	defer s.Close()
+	ctx, err := client.OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, rec := readReply(t, roundTrip(t, ctx, callMsg(t, "add", col{"x", f64(memory.DefaultAllocator, 1.0)}, col{"y", f64(memory.DefaultAllocator, 2.0)})))
+	if rec == nil {
+		t.Fatal(env.Error)
+	}
+	defer rec.Release()
+	if got := colString(t, rec, "result"); got != "[3]" {
+		t.Errorf("result = %s", got)
+	}
+}
+
+// TestPanicKeepsServing: after a panicking call the same server answers.
+func TestPanicKeepsServing(t *testing.T) {
+	url := "inproc://rgoipc-panic"
+	startServer(t, testRegistry(t), url, WithWorkers(1))
+	ctx, err := dialClient(t, url).OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		env, _ := readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "panic"}).Encode(nil)))
+		if env.Error != "panic: panic: requested panic" {
+			t.Fatalf("panic reply %q", env.Error)
+		}
+		env, _ = readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgInfo}).Encode(nil)))
+		if env.Type != MsgInfo {
+			t.Fatalf("after a panic: reply %v %q", env.Type, env.Error)
+		}
+	}
+}
+
+// TestMaxMessageSize: a request over the limit is dropped by the
+// transport (no reply), while one under it is answered.
+func TestMaxMessageSize(t *testing.T) {
+	url := "ipc://" + filepath.Join(t.TempDir(), "max.sock")
+	startServer(t, testRegistry(t), url, WithMaxMessageSize(4096))
+	client := dialClient(t, url)
+	ctx, err := client.OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgInfo}).Encode(nil)))
+	if !strings.Contains(string(env.Payload), `"max_message_size":4096`) {
+		t.Errorf("info = %s", env.Payload)
+	}
+	big := (&Envelope{Type: MsgCall, Name: "add", Payload: make([]byte, 8192)}).Encode(nil)
+	if err := ctx.SetOption(mangos.OptionRecvDeadline, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.Send(big); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ctx.Recv(); err == nil {
+		t.Fatalf("oversized request was answered: % x", b[:min(len(b), 40)])
+	}
+}

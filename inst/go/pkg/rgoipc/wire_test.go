@@ -1,0 +1,106 @@
+package rgoipc
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestEnvelopeRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		env  Envelope
+		want []byte
+	}{
+		{"manifest request", Envelope{Type: MsgManifest}, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"call", Envelope{Type: MsgCall, Name: "add", Payload: []byte{9, 8}},
+			[]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0, 9, 8}},
+		{"error", Envelope{Type: MsgError, Name: "f", Error: "boom"},
+			[]byte{3, 0, 0, 0, 1, 'f', 0, 0, 0, 4, 'b', 'o', 'o', 'm'}},
+		{"utf-8 name", Envelope{Type: MsgCall, Name: "ü"}, []byte{1, 0, 0, 0, 2, 0xC3, 0xBC, 0, 0, 0, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.env.Encode(nil)
+			if !bytes.Equal(got, tc.want) {
+				t.Fatalf("Encode = % x, want % x", got, tc.want)
+			}
+			if n := tc.env.Size(); n != len(got) {
+				t.Errorf("Size = %d, encoded %d bytes", n, len(got))
+			}
+			back, err := DecodeEnvelope(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.Type != tc.env.Type || back.Name != tc.env.Name || back.Error != tc.env.Error ||
+				!bytes.Equal(back.Payload, tc.env.Payload) {
+				t.Errorf("DecodeEnvelope = %+v, want %+v", back, tc.env)
+			}
+		})
+	}
+}
+
+func TestDecodeEnvelopeRejectsMalformed(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"empty", nil},
+		{"type only", []byte{1}},
+		{"short name length", []byte{1, 0, 0}},
+		{"header minus one", []byte{1, 0, 0, 0, 0, 0, 0, 0}},
+		{"name longer than message", []byte{1, 0, 0, 0, 5, 'a', 'b', 0, 0, 0, 0}},
+		{"huge name length", []byte{1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0}},
+		{"error length cut", []byte{3, 0, 0, 0, 1, 'f', 0, 0}},
+		{"error longer than message", []byte{3, 0, 0, 0, 0, 0, 0, 0, 9, 'x'}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeEnvelope(tc.in)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("DecodeEnvelope(% x) error = %v, want ErrMalformed", tc.in, err)
+			}
+		})
+	}
+}
+
+func TestDecodeEnvelopeAliasesPayload(t *testing.T) {
+	msg := (&Envelope{Type: MsgCall, Name: "f", Payload: []byte{1, 2, 3}}).Encode(nil)
+	env, err := DecodeEnvelope(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg[len(msg)-1] = 42
+	if env.Payload[2] != 42 {
+		t.Error("payload was copied; it should alias the message")
+	}
+}
+
+func TestMsgTypeString(t *testing.T) {
+	for typ, want := range map[MsgType]string{MsgManifest: "manifest", MsgCall: "call", MsgResult: "result",
+		MsgError: "error", MsgInfo: "info", 7: "type(7)"} {
+		if got := typ.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", typ, got, want)
+		}
+	}
+}
+
+// FuzzDecodeEnvelope: any input either decodes and re-encodes to itself,
+// or fails with ErrMalformed; it never panics.
+func FuzzDecodeEnvelope(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		env, err := DecodeEnvelope(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		if got := env.Encode(nil); !bytes.Equal(got, b) {
+			t.Fatalf("re-encoded % x, want % x", got, b)
+		}
+	})
+}
