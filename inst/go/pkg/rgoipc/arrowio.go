@@ -63,7 +63,15 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 	}
 	switch len(batches) {
 	case 0:
-		rec = array.NewRecordBatch(r.Schema(), emptyColumns(r.Schema(), mem), 0)
+		schema := r.Schema()
+		if schema == nil { // only an end-of-stream marker
+			schema = emptySchema
+		}
+		cols := emptyColumns(schema, mem)
+		rec = array.NewRecordBatch(schema, cols, 0)
+		for _, c := range cols {
+			c.Release()
+		}
 	case 1:
 		rec, batches = batches[0], nil
 	default:
@@ -84,18 +92,13 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 	return rec, nil
 }
 
-// emptyColumns returns zero-length columns for a stream with a schema and
-// no batches.
+// emptyColumns returns zero-length columns (owned by the caller) for a
+// stream with a schema and no batches.
 func emptyColumns(schema *arrow.Schema, mem memory.Allocator) []arrow.Array {
 	cols := make([]arrow.Array, schema.NumFields())
 	for i, f := range schema.Fields() {
 		cols[i] = array.MakeArrayOfNull(mem, f.Type, 0)
 	}
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
 	return cols
 }
 

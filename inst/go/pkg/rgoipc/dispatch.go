@@ -19,11 +19,17 @@ const ProtocolVersion = 1
 
 // Info is the JSON payload of an info (MsgInfo) reply.
 type Info struct {
-	Protocol       int    `json:"protocol"`
-	Server         string `json:"server"`
-	Version        string `json:"version"`
-	MaxMessageSize int64  `json:"max_message_size"`
-	Functions      int    `json:"functions"`
+	// Protocol is ProtocolVersion.
+	Protocol int `json:"protocol"`
+	// Server is always "rgoipc".
+	Server string `json:"server"`
+	// Version is the mangoro version (Version).
+	Version string `json:"version"`
+	// MaxMessageSize is the largest request the server accepts, in bytes;
+	// clients check it before sending.
+	MaxMessageSize int64 `json:"max_message_size"`
+	// Functions is the number of registered functions.
+	Functions int `json:"functions"`
 }
 
 // HandleMessage answers one request envelope and appends the reply

@@ -1,6 +1,7 @@
 package rgoipc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -317,5 +319,48 @@ func TestMalformedArrowNeverPanics(t *testing.T) {
 		if strings.Contains(env.Error, "internal error") {
 			t.Fatalf("prefix %d: %s", n, env.Error)
 		}
+	}
+}
+
+// TestStreamShapes: several batches are joined; a schema without batches
+// is a zero-row call.
+func TestStreamShapes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s := NewServer(testRegistry(t), WithAllocator(mem), WithLogger(nil))
+	schema := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "y", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
+	tests := []struct {
+		name    string
+		batches [][2][]any
+		want    string
+	}{
+		{"two batches", [][2][]any{{{1.0}, {2.0}}, {{3.0, nil}, {4.0, 5.0}}}, "[3 7 (null)]"},
+		{"no batch", nil, "[]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+			for _, b := range tc.batches {
+				rec := record(col{"x", f64(mem, b[0]...)}, col{"y", f64(mem, b[1]...)})
+				if err := w.Write(rec); err != nil {
+					t.Fatal(err)
+				}
+				rec.Release()
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			req := (&Envelope{Type: MsgCall, Name: "add", Payload: buf.Bytes()}).Encode(nil)
+			env, rec := readReply(t, s.HandleMessage(context.Background(), req, nil))
+			if rec == nil {
+				t.Fatal(env.Error)
+			}
+			defer rec.Release()
+			if got := colString(t, rec, "result"); got != tc.want {
+				t.Errorf("result = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

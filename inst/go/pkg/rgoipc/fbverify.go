@@ -104,10 +104,11 @@ func (v *fbVerifier) field(t fbTable, slot, size int) (int, error) {
 	return p, nil
 }
 
-// scalars checks that the scalar slots (slot -> size) are in range.
-func (v *fbVerifier) scalars(t fbTable, sizes map[int]int) error {
-	for slot, size := range sizes {
-		if _, err := v.field(t, slot, size); err != nil {
+// scalars checks that scalar slots are in range; pairs lists slot, size,
+// slot, size, ...
+func (v *fbVerifier) scalars(t fbTable, pairs ...int) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if _, err := v.field(t, pairs[i], pairs[i+1]); err != nil {
 			return err
 		}
 	}
@@ -190,7 +191,7 @@ func verifyMessageMeta(meta []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := v.scalars(m, map[int]int{0: 2, 1: 1, 3: 8}); err != nil {
+	if err := v.scalars(m, 0, 2, 1, 1, 3, 8); err != nil {
 		return err
 	}
 	if err := v.keyValues(m, 4); err != nil {
@@ -214,7 +215,7 @@ func verifyMessageMeta(meta []byte) error {
 	case fbHeaderRecordBatch:
 		return v.recordBatch(hdr)
 	case fbHeaderDictionaryBatch:
-		if err := v.scalars(hdr, map[int]int{0: 8, 2: 1}); err != nil {
+		if err := v.scalars(hdr, 0, 8, 2, 1); err != nil {
 			return err
 		}
 		rb, ok, err := v.sub(hdr, 1)
@@ -227,7 +228,7 @@ func verifyMessageMeta(meta []byte) error {
 }
 
 func (v *fbVerifier) schema(s fbTable) error {
-	if err := v.scalars(s, map[int]int{0: 2}); err != nil {
+	if err := v.scalars(s, 0, 2); err != nil {
 		return err
 	}
 	if err := v.tableVector(s, 1, func(f fbTable) error { return v.fieldDef(f, 0) }); err != nil {
@@ -247,7 +248,7 @@ func (v *fbVerifier) fieldDef(f fbTable, depth int) error {
 	if _, _, err := v.vector(f, 0, 1); err != nil { // name
 		return err
 	}
-	if err := v.scalars(f, map[int]int{1: 1, 2: 1}); err != nil {
+	if err := v.scalars(f, 1, 1, 2, 1); err != nil {
 		return err
 	}
 	typ, ok, err := v.sub(f, 3)
@@ -274,7 +275,7 @@ func (v *fbVerifier) fieldDef(f fbTable, depth int) error {
 		return err
 	}
 	if ok {
-		if err := v.scalars(dict, map[int]int{0: 8, 2: 1, 3: 2}); err != nil {
+		if err := v.scalars(dict, 0, 8, 2, 1, 3, 2); err != nil {
 			return err
 		}
 		if _, _, err := v.sub(dict, 1); err != nil { // index type
@@ -288,7 +289,7 @@ func (v *fbVerifier) fieldDef(f fbTable, depth int) error {
 }
 
 func (v *fbVerifier) recordBatch(rb fbTable) error {
-	if err := v.scalars(rb, map[int]int{0: 8}); err != nil {
+	if err := v.scalars(rb, 0, 8); err != nil {
 		return err
 	}
 	if _, _, err := v.vector(rb, 1, 16); err != nil { // nodes

@@ -60,7 +60,13 @@ func (r *Registry) Handle(name string, sig Signature, h Handler, opts ...FuncOpt
 	if h == nil {
 		return fmt.Errorf("%w: %q: nil handler", ErrInvalidSignature, name)
 	}
-	sig.Args = append([]Arg(nil), sig.Args...) // options must not write to the caller's slice
+	// Options must not write to the caller's slice or map.
+	sig.Args = append([]Arg(nil), sig.Args...)
+	meta := make(map[string]string, len(sig.Metadata)+1)
+	for k, v := range sig.Metadata {
+		meta[k] = v
+	}
+	sig.Metadata = meta
 	for _, o := range opts {
 		if err := o(&sig); err != nil {
 			return fmt.Errorf("rgoipc: register %q: %w", name, err)

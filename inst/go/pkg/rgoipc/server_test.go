@@ -36,6 +36,8 @@ func startServer(t *testing.T, reg *Registry, url string, opts ...Option) *Serve
 }
 
 // dialClient returns a req socket connected to url.
+func reqSocket() (mangos.Socket, error) { return req.NewSocket() }
+
 func dialClient(t *testing.T, url string) mangos.Socket {
 	t.Helper()
 	c, err := req.NewSocket()

@@ -47,12 +47,15 @@ type Type struct {
 
 // Field is a named member of a struct type.
 type Field struct {
+	// Name is the field (data.frame column) name.
 	Name string `json:"Name"`
-	Type Type   `json:"Type"`
+	// Type is the field's type.
+	Type Type `json:"Type"`
 }
 
 // ListSchema is the element type of a list type.
 type ListSchema struct {
+	// Type is the type of every element.
 	Type Type `json:"Type"`
 }
 

@@ -57,9 +57,13 @@ const (
 // Envelope is one protocol message. Payload is an Arrow IPC stream for
 // calls and results and JSON for manifest and info replies.
 type Envelope struct {
-	Type    MsgType
-	Name    string
-	Error   string
+	// Type says what the message is.
+	Type MsgType
+	// Name is the function called or answered ("" when not applicable).
+	Name string
+	// Error is the UTF-8 error message of a MsgError reply.
+	Error string
+	// Payload is the Arrow IPC stream or JSON document.
 	Payload []byte
 }
 
