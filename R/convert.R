@@ -174,9 +174,15 @@ assemble_columns <- function(prepared, n) {
   )
 }
 
-# Write `header` and then the IPC stream of `data` into one raw connection:
-# the envelope comes out of rawConnectionValue() in one piece.
+# `header` followed by the IPC stream of `data`, as one raw vector. Flat frames
+# of common types are encoded in C in one allocation; the rest go through
+# nanoarrow's writer into a raw connection.
 ipc_stream_with_header <- function(data, header = raw(0)) {
+  if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
+    cols <- as_arg_columns(data)
+    fast <- fast_ipc_write(cols, header)
+    if (!is.null(fast)) return(fast)
+  }
   stream <- as_arg_stream(data)
   con <- rawConnection(raw(0), "wb")
   on.exit(close(con))
@@ -230,6 +236,17 @@ mangoro_ipc_read <- function(raw) {
     )
   )
   schema <- stream$get_schema()
+  # Most results need none of the adjustments below; the type string tells
+  # cheaply (a field merely named like a type only costs the slow path).
+  if (!grepl("int64|dictionary|list|binary", format(schema))) {
+    return(tryCatch(
+      nanoarrow::convert_array_stream(stream),
+      error = function(e) mangoro_abort(
+        c("Could not convert the Arrow result to a data.frame.", conditionMessage(e)),
+        class = "mangoro_protocol_error"
+      )
+    ))
+  }
   ptype <- result_ptype(schema)
   df <- tryCatch(
     nanoarrow::convert_array_stream(stream, to = ptype),
@@ -281,4 +298,44 @@ restore_columns <- function(df, schema) {
     }
   }
   df
+}
+
+# --- fast path: flat frames encoded in C (src/ipc_write.c) --------------------
+
+fast_kinds <- c(logical = 1L, integer = 2L, double = 3L, character = 4L,
+                Date = 5L, POSIXct = 6L, integer64 = 7L)
+
+# The C kind of each column, or NULL when some column needs nanoarrow.
+fast_column_kinds <- function(cols) {
+  kinds <- integer(length(cols))
+  for (j in seq_along(cols)) {
+    x <- cols[[j]]
+    k <- if (!is.object(x)) {
+      switch(typeof(x), logical = 1L, integer = 2L, double = 3L, character = 4L, NA_integer_)
+    } else if (inherits(x, "Date") && identical(class(x), "Date")) {
+      5L
+    } else if (inherits(x, "POSIXct") && is.double(x)) {
+      6L
+    } else if (identical(class(x), "integer64")) {
+      7L
+    } else {
+      NA_integer_
+    }
+    if (is.na(k) || !is.null(dim(x))) return(NULL)
+    kinds[j] <- k
+  }
+  kinds
+}
+
+fast_ipc_write <- function(cols, header) {
+  kinds <- fast_column_kinds(cols)
+  if (is.null(kinds)) return(NULL)
+  tzs <- lapply(seq_along(cols), function(j) {
+    if (kinds[j] != 6L) return("")
+    tz <- attr(cols[[j]], "tzone")
+    if (is.null(tz) || !nzchar(tz[[1L]])) local_tz() else tz[[1L]]
+  })
+  nms <- names(cols)
+  if (is.null(nms)) nms <- rep("", length(cols))
+  .Call(mangoro_c_ipc_write, header, unclass(cols), enc2utf8(nms), kinds, tzs, nrow(cols))
 }

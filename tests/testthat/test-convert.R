@@ -81,3 +81,37 @@ test_that("unsupported inputs are classed input errors", {
   expect_error(mangoro_ipc_write(data.frame(l = I(list(environment())))), class = "mangoro_input_error")
   expect_error(mangoro_ipc_read(as.raw(1:20)), class = "mangoro_protocol_error")
 })
+
+test_that("the C encoder and nanoarrow's writer produce the same data", {
+  via_nanoarrow <- function(df) {
+    con <- rawConnection(raw(0), "wb")
+    on.exit(close(con))
+    nanoarrow::write_nanoarrow(mangoro:::as_arg_stream(df), con)
+    mangoro_ipc_read(rawConnectionValue(con))
+  }
+  via_c <- function(df) {
+    bytes <- mangoro:::fast_ipc_write(mangoro:::as_arg_columns(df), raw(0))
+    expect_false(is.null(bytes))
+    mangoro_ipc_read(bytes)
+  }
+  set.seed(1)
+  n <- 1000
+  df <- data.frame(
+    l = sample(c(TRUE, FALSE, NA), n, TRUE),
+    i = sample(c(-5:5, NA), n, TRUE),
+    d = sample(c(runif(5), NA, NaN, Inf), n, TRUE),
+    s = sample(c("a", "", NA, "\u00fc\u00f1\u00ee", strrep("z", 100)), n, TRUE),
+    dt = as.Date("2000-01-01") + sample(c(-1e4:1e4, NA), n, TRUE),
+    ts = as.POSIXct("2001-02-03 04:05:06", tz = "Australia/Sydney") + sample(c(-1e8:1e8, NA), n, TRUE)
+  )
+  expect_identical(via_c(df), df)
+  expect_identical(via_c(df), via_nanoarrow(df))
+  for (rows in list(integer(), 1L, 1:7, 1:8, 1:9)) {
+    expect_identical(via_c(df[rows, ]), via_nanoarrow(df[rows, ]), info = length(rows))
+  }
+  # no columns at all
+  empty <- mangoro:::new_columns(list(), 3L)
+  expect_identical(nrow(via_c(empty)), 3L)
+  # columns it does not handle fall back to nanoarrow
+  expect_null(mangoro:::fast_ipc_write(mangoro:::as_arg_columns(data.frame(f = factor("a"))), raw(0)))
+})

@@ -83,9 +83,10 @@ test_that("the Go server exits when its R parent is killed with SIGKILL", {
   on.exit(if (ps::ps_is_running(handle)) ps::ps_kill(handle), add = TRUE)
   # Watch the server's socket: its pipe closes when the server shuts down.
   cv <- nanonext::cv()
-  s <- nanonext::socket("req", dial = line[2])
+  s <- nanonext::socket("req")
   on.exit(close(s), add = TRUE)
-  nanonext::pipe_notify(s, cv, add = TRUE, remove = TRUE)
+  nanonext::pipe_notify(s, cv, add = TRUE, remove = TRUE) # before dialling: no missed event
+  nanonext::dial(s, line[2])
   expect_true(nanonext::until(cv, 5000)) # connected
 
   r$signal(9L) # SIGKILL: no R cleanup runs; the child must notice stdin EOF
