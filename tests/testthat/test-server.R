@@ -64,11 +64,17 @@ test_that("a garbage-collected server is stopped by its finalizer", {
 test_that("the Go server exits when its R parent is killed with SIGKILL", {
   skip_on_os("windows")
   bin <- test_program("rpc-example")
-  lib <- dirname(system.file(package = "mangoro"))
+  pkg <- system.file(package = "mangoro")
+  # installed (R CMD check, test_dir) or loaded from source (test_local)
+  load_pkg <- if (dir.exists(file.path(pkg, "Meta"))) {
+    c(sprintf(".libPaths(c(%s, .libPaths()))", deparse(dirname(pkg))),
+      "suppressMessages(library(mangoro))")
+  } else {
+    sprintf("suppressMessages(pkgload::load_all(%s, quiet = TRUE))", deparse(pkg))
+  }
   script <- tempfile(fileext = ".R")
   writeLines(c(
-    sprintf(".libPaths(c(%s, .libPaths()))", deparse(lib)),
-    "suppressMessages(library(mangoro))",
+    load_pkg,
     sprintf("srv <- mangoro_server_start(%s)", deparse(bin)),
     "cat(srv$process$get_pid(), srv$url, '\\n')",
     "invisible(readLines(file('stdin'), n = 1))" # block until killed
@@ -76,8 +82,10 @@ test_that("the Go server exits when its R parent is killed with SIGKILL", {
   r <- processx::process$new(file.path(R.home("bin"), "Rscript"), script,
                              stdin = "|", stdout = "|", stderr = "|", cleanup = TRUE)
   on.exit(if (r$is_alive()) r$kill(), add = TRUE)
-  expect_identical(r$poll_io(30000)[["output"]], "ready")
-  line <- strsplit(trimws(r$read_output_lines(1)), " ")[[1]]
+  expect_identical(r$poll_io(60000)[["output"]], "ready")
+  out <- r$read_output_lines(1)
+  if (!length(out)) fail(paste(c("the R child printed nothing:", r$read_all_error_lines()), collapse = "\n"))
+  line <- strsplit(trimws(out), " ")[[1]]
   go_pid <- as.integer(line[1])
   handle <- ps::ps_handle(go_pid)
   on.exit(if (ps::ps_is_running(handle)) ps::ps_kill(handle), add = TRUE)

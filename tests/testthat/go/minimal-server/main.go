@@ -79,7 +79,7 @@ func pack(typ byte, name, errText string, payload []byte) []byte {
 	return append(out, payload...)
 }
 
-func readRecord(payload []byte) (arrow.Record, error) {
+func readRecord(payload []byte) (arrow.RecordBatch, error) {
 	r, err := ipc.NewReader(bytes.NewReader(payload))
 	if err != nil {
 		return nil, err
@@ -91,12 +91,12 @@ func readRecord(payload []byte) (arrow.Record, error) {
 		}
 		return nil, errors.New("no record batch in the payload")
 	}
-	rec := r.Record()
+	rec := r.RecordBatch()
 	rec.Retain()
 	return rec, nil
 }
 
-func writeRecord(rec arrow.Record) ([]byte, error) {
+func writeRecord(rec arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
 	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
 	if err := w.Write(rec); err != nil {
@@ -108,7 +108,7 @@ func writeRecord(rec arrow.Record) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func add(rec arrow.Record) (arrow.Record, error) {
+func add(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	if rec.NumCols() != 2 {
 		return nil, fmt.Errorf("add: expected 2 arguments, got %d", rec.NumCols())
 	}
@@ -129,7 +129,7 @@ func add(rec arrow.Record) (arrow.Record, error) {
 	col := b.NewArray()
 	defer col.Release()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "result", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
-	return array.NewRecord(schema, []arrow.Array{col}, int64(col.Len())), nil
+	return array.NewRecordBatch(schema, []arrow.Array{col}, int64(col.Len())), nil
 }
 
 func handle(msg []byte) []byte {
@@ -149,7 +149,7 @@ func handle(msg []byte) []byte {
 		return pack(typeError, e.name, e.name+": "+err.Error(), nil)
 	}
 	defer rec.Release()
-	var out arrow.Record
+	var out arrow.RecordBatch
 	switch e.name {
 	case "add":
 		out, err = add(rec)
