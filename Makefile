@@ -1,0 +1,55 @@
+# mangoro's two commands on a fresh machine:
+#   make demo   set up what is missing, install mangoro, run the Arrow echo example
+#   make test   Go checks, then R CMD build + R CMD check --as-cran with the tests
+# Others: make vendor / vendor-verify / install / check / bench / readme
+
+R       ?= R
+RSCRIPT ?= Rscript
+PKG     := mangoro
+VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
+TARBALL := $(PKG)_$(VERSION).tar.gz
+CACHE   := $(CURDIR)/.cache
+GO      ?= $(shell command -v go 2>/dev/null || ls -d /usr/lib/go-1.2[3-9]/bin/go 2>/dev/null | sort -V | tail -n1)
+
+# One Go build cache for every step of a run (Go builds in tests, vignettes,
+# checks), kept inside the checkout rather than under HOME.
+export MANGORO_GOCACHE ?= $(CACHE)/go-build
+export MANGORO_GO      ?= $(GO)
+GOENV := GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local GOWORK=off GOTELEMETRY=off \
+         GOCACHE=$(MANGORO_GOCACHE) XDG_CONFIG_HOME=$(CACHE)/config GOPATH=$(CACHE)/gopath
+
+.PHONY: setup demo install test go-check check vendor vendor-verify bench readme clean
+
+setup:
+	bash tools/setup-system.sh
+
+install: setup
+	$(R) CMD INSTALL --no-test-load .
+
+demo: install
+	$(RSCRIPT) inst/examples/arrow-echo.R
+
+test: setup
+	bash tools/test.sh
+
+go-check:
+	bash tools/test.sh --go-only
+
+check:
+	$(R) CMD build .
+	_R_CHECK_CRAN_INCOMING_REMOTE_=false $(R) CMD check --as-cran $(TARBALL)
+
+vendor:
+	GO=$(GO) bash tools/vendor.sh
+
+vendor-verify:
+	GO=$(GO) bash tools/vendor.sh --verify
+
+bench: install
+	$(RSCRIPT) bench/run.R
+
+readme: install
+	$(RSCRIPT) -e 'rmarkdown::render("README.Rmd", output_format = rmarkdown::github_document(html_preview = FALSE))'
+
+clean:
+	rm -rf $(PKG).Rcheck $(PKG)_*.tar.gz

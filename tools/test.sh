@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Runs every check of the project and ends with one line:
+#   tests: N passed, M failed, K skipped
+# counted from go test (every test, subtest, example and fuzz seed), testthat
+# (expectations, as testthat reports them) and the named checks below (gofmt,
+# vet, staticcheck, vendor verify, R CMD check). Exits non-zero on any failure.
+#   tools/test.sh            everything
+#   tools/test.sh --go-only  the Go checks only
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cache=$root/.cache
+mkdir -p "$cache"
+go=${MANGORO_GO:-$(command -v go || ls -d /usr/lib/go-1.2[3-9]/bin/go | sort -V | tail -n1)}
+export PATH=$(dirname "$go"):$PATH
+export GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local GOWORK=off GOTELEMETRY=off
+export GOCACHE=${MANGORO_GOCACHE:-$cache/go-build} MANGORO_GOCACHE=${MANGORO_GOCACHE:-$cache/go-build}
+export XDG_CONFIG_HOME=$cache/config GOPATH=$cache/gopath
+
+passed=0 failed=0 skipped=0
+failures=()
+step() { printf '\n== %s\n' "$*"; }
+ok()   { passed=$((passed + 1)); printf 'ok: %s\n' "$1"; }
+bad()  { failed=$((failed + 1)); failures+=("$1"); printf 'FAILED: %s\n' "$1"; }
+check() { # name, command...
+  local name=$1; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+go_sources() { find inst/go tests/testthat/go -name '*.go' -not -path '*/vendor/*' 2>/dev/null; }
+
+# staticcheck is built once from the offline module mirror, into .cache/bin.
+staticcheck_bin() {
+  local bin=$cache/bin/staticcheck proxy=$root/../shared/goproxy
+  if [ ! -x "$bin" ]; then
+    [ -d "$proxy" ] || { echo "no staticcheck and no module mirror at $proxy" >&2; return 1; }
+    GOBIN=$cache/bin GOFLAGS=-mod=mod GOPROXY=file://$(cd "$proxy" && pwd) GOSUMDB=off \
+      "$go" install honnef.co/go/tools/cmd/staticcheck@v0.6.1 >&2 || return 1
+  fi
+  echo "$bin"
+}
+
+run_go_checks() {
+  step "gofmt"
+  unformatted=$(go_sources | xargs gofmt -l)
+  if [ -z "$unformatted" ]; then ok gofmt; else echo "$unformatted"; bad gofmt; fi
+
+  step "go vet"
+  check "go vet" bash -c 'cd inst/go && go vet ./...'
+
+  step "staticcheck"
+  if sc=$(staticcheck_bin); then
+    check staticcheck bash -c "cd inst/go && '$sc' ./..."
+  else
+    bad "staticcheck (could not install)"
+  fi
+
+  step "vendor verify"
+  check "vendor verify" env GO="$go" bash tools/vendor.sh --verify
+
+  step "go test -race"
+  (cd inst/go && go test -race -count=1 -v ./...) > "$cache/go-test.log" 2>&1
+  status=$?
+  grep -E '^(ok|FAIL|---|panic)|^\s+--- FAIL' "$cache/go-test.log" | grep -v -- '--- PASS' | tail -40
+  p=$(grep -cE '^\s*--- PASS' "$cache/go-test.log")
+  f=$(grep -cE '^\s*--- FAIL' "$cache/go-test.log")
+  s=$(grep -cE '^\s*--- SKIP' "$cache/go-test.log")
+  echo "go test: $p passed, $f failed, $s skipped (log: .cache/go-test.log)"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then bad "go test (exit $status, see .cache/go-test.log)"; fi
+  [ "$f" -eq 0 ] || failures+=("go test")
+}
+
+run_r_check() {
+  step "R CMD build"
+  rm -rf mangoro.Rcheck mangoro_*.tar.gz
+  if ! R CMD build . > "$cache/r-build.log" 2>&1; then
+    tail -30 "$cache/r-build.log"; bad "R CMD build"; return
+  fi
+  ok "R CMD build"
+  tarball=$(ls mangoro_*.tar.gz | head -n1)
+
+  step "R CMD check --as-cran $tarball"
+  _R_CHECK_CRAN_INCOMING_REMOTE_=false R CMD check --as-cran "$tarball" 2>&1 | tee "$cache/r-check.log" |
+    grep -E '^\* |^Status|ERROR|WARNING|NOTE' | grep -vE ' \.\.\. OK$'
+  rout=$(ls mangoro.Rcheck/tests/testthat.Rout* 2>/dev/null | head -n1)
+  if [ -n "$rout" ]; then
+    summary=$(grep -E '^\[ FAIL [0-9]+ \| WARN [0-9]+ \| SKIP [0-9]+ \| PASS [0-9]+ \]' "$rout" | tail -n1)
+    echo "testthat: ${summary:-no summary line in $rout}"
+    if [ -n "$summary" ]; then
+      read -r f w s p <<<"$(echo "$summary" | sed -E 's/\[ FAIL ([0-9]+) \| WARN ([0-9]+) \| SKIP ([0-9]+) \| PASS ([0-9]+) \]/\1 \2 \3 \4/')"
+      passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+      [ "$f" -eq 0 ] || { failures+=("testthat"); grep -A15 -E '^── (Failure|Error)' "$rout" | head -80; }
+    else
+      bad "testthat (no results)"; tail -40 "$rout"
+    fi
+  fi
+  if grep -qE '^Status: .*(ERROR|WARNING)' "$cache/r-check.log" || ! grep -q '^Status:' "$cache/r-check.log"; then
+    grep -B2 -A20 -E '\.\.\. (ERROR|WARNING)$' "$cache/r-check.log" | head -80
+    bad "R CMD check --as-cran (errors or warnings)"
+  else
+    ok "R CMD check --as-cran ($(grep '^Status:' "$cache/r-check.log"))"
+  fi
+}
+
+run_go_checks
+[ "${1:-}" = "--go-only" ] || run_r_check
+
+echo
+[ "${#failures[@]}" -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "tests: $passed passed, $failed failed, $skipped skipped" | tee "$cache/test-summary"
+[ "$failed" -eq 0 ]
