@@ -23,3 +23,13 @@ test_that("the vendored tree holds every package users may import", {
     expect_true(dir.exists(file.path(vendor, "golang.org/x/mod", p)), label = p)
   }
 })
+
+test_that("inst/COPYRIGHTS lists every vendored module at its vendored version", {
+  copyrights <- readLines(system.file("COPYRIGHTS", package = "mangoro"))
+  mods <- mangoro_vendored_modules()
+  for (i in seq_len(nrow(mods))) {
+    pattern <- paste0("^", gsub(".", "\\.", mods$module[i], fixed = TRUE), "\\s+",
+                      gsub("+", "\\+", gsub(".", "\\.", mods$version[i], fixed = TRUE), fixed = TRUE), "\\s")
+    expect_true(any(grepl(pattern, copyrights)), label = paste(mods$module[i], mods$version[i]))
+  }
+})

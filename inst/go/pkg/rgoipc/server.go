@@ -7,7 +7,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -34,8 +33,11 @@ const DefaultGracePeriod = 5 * time.Second
 type Option func(*Server)
 
 // WithWorkers sets how many calls run concurrently (default
-// max(4, 2*GOMAXPROCS)). Each worker has its own mangos context, so every
-// reply goes back to the caller that asked.
+// DefaultWorkers). Each worker has its own mangos context, so every reply
+// goes back to the caller that asked. Workers are goroutines: an idle one
+// costs a few kilobytes, and calls that wait (on I/O, a timer, another
+// service) should not queue behind the number of cores; CPU-bound handlers
+// are bounded by GOMAXPROCS anyway.
 func WithWorkers(n int) Option {
 	return func(s *Server) {
 		if n > 0 {
@@ -43,6 +45,10 @@ func WithWorkers(n int) Option {
 		}
 	}
 }
+
+// DefaultWorkers is the number of concurrent calls a server runs unless
+// WithWorkers says otherwise.
+const DefaultWorkers = 64
 
 // WithMaxMessageSize sets the largest request in bytes the socket accepts.
 func WithMaxMessageSize(n int64) Option {
@@ -127,7 +133,7 @@ type worker struct {
 func NewServer(reg *Registry, opts ...Option) *Server {
 	s := &Server{
 		reg:     reg,
-		workers: max(4, 2*runtime.GOMAXPROCS(0)),
+		workers: DefaultWorkers,
 		maxMsg:  DefaultMaxMessageSize,
 		logger:  log.New(os.Stderr, "[rgoipc] ", log.LstdFlags),
 		mem:     memory.DefaultAllocator,
