@@ -71,7 +71,8 @@ log "Go: ${go_bin} ($("$go_bin" env GOVERSION))"
 # tools R CMD check --as-cran and the vignettes need.
 need_deb=()
 for p in r-cran-processx r-cran-roxygen2 r-cran-pkgbuild r-cran-knitr r-cran-rmarkdown r-cran-later \
-         r-cran-promises r-cran-bit64 r-cran-bench r-cran-curl pandoc qpdf tidy curl; do
+         r-cran-promises r-cran-bit64 r-cran-bench r-cran-curl r-cran-ps r-cran-withr pandoc qpdf tidy curl \
+         texlive-latex-base texlive-latex-recommended texlive-fonts-recommended; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_deb+=("$p")
 done
 if [ "${#need_deb[@]}" -gt 0 ]; then
