@@ -241,8 +241,10 @@ reply_envelope <- function(reply, what, target) {
 }
 
 rpc_decode_reply <- function(reply, func_name, target) {
-  env <- reply_envelope(reply, sprintf("the call to %s()", func_name), target)
-  if (env$type == envelope_type[["result"]]) return(mangoro_ipc_read(env$payload))
+  if (nanonext::is_error_value(reply)) nng_abort(reply, sprintf("the call to %s()", func_name), target$server)
+  # No payload copy: the result is decoded in place from the reply.
+  env <- envelope_parse(reply, copy = FALSE)
+  if (env$type == 2L) return(ipc_read_at(reply, env$offset))
   if (env$type == envelope_type[["error"]]) remote_abort(env, func_name)
   unexpected_type(env, "result (2) or error (3)")
 }

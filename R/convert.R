@@ -175,12 +175,14 @@ assemble_columns <- function(prepared, n) {
 }
 
 # `header` followed by the IPC stream of `data`, as one raw vector. Flat frames
-# of common types are encoded in C in one allocation; the rest go through
-# nanoarrow's writer into a raw connection.
+# of common types (factors included) are encoded in C in one allocation; the
+# rest go through nanoarrow's writer into a raw connection.
 ipc_stream_with_header <- function(data, header = raw(0)) {
-  if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
-    cols <- as_arg_columns(data)
-    fast <- fast_ipc_write(cols, header)
+  if (is.data.frame(data)) {
+    fast <- fast_ipc_write(data, header)
+    if (!is.null(fast)) return(fast)
+  } else if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
+    fast <- fast_ipc_write(as_arg_columns(data), header)
     if (!is.null(fast)) return(fast)
   }
   stream <- as_arg_stream(data)
@@ -207,8 +209,13 @@ ipc_stream_with_header <- function(data, header = raw(0)) {
 #'   <-> utf8, Date <-> date32, POSIXct <-> timestamp(us) with its time zone (a
 #'   POSIXct without a zone is sent in `TZ`, or UTC), data.frame column <->
 #'   struct, list of raw <-> binary, list of atomic vectors <-> list,
-#'   `bit64::integer64` <-> int64. Factors are sent as strings (nanoarrow 0.9
-#'   cannot write dictionaries); dictionary results come back as factors.
+#'   `bit64::integer64` <-> int64, factor <-> dictionary<int32, utf8> (NA
+#'   is a null index; levels, unused ones included, travel in a dictionary
+#'   batch; an ordered factor sets the dictionary's `isOrdered` and comes
+#'   back ordered). Factors inside struct (data.frame) columns, or in a
+#'   frame that also has list or binary columns, are sent as strings:
+#'   nanoarrow 0.9's writer, used for those frames, cannot write
+#'   dictionaries.
 #'   int64 results become `bit64::integer64` when bit64 is installed (option
 #'   `mangoro.int64 = "integer64"`, the default), else doubles, with a warning
 #'   when a value is beyond 2^53 and may have lost precision.
@@ -227,7 +234,32 @@ mangoro_ipc_write <- function(data) {
 #' @rdname mangoro_ipc_write
 #' @export
 mangoro_ipc_read <- function(raw) {
-  if (!length(raw)) return(data.frame())
+  if (!is.raw(raw)) {
+    mangoro_abort(c("`raw` must be a raw vector holding an Arrow IPC stream.",
+                    sprintf("Got: %s.", format_value(raw))), class = "mangoro_input_error")
+  }
+  ipc_read_at(raw, 0)
+}
+
+# Decode the IPC stream in `x` from byte `offset` (0-based) to its end. Flat
+# schemas are read in C, in place; the rest (or int64 without integer64)
+# goes through nanoarrow on a copy of the payload.
+ipc_read_at <- function(x, offset) {
+  if (length(x) <= offset) return(data.frame())
+  res <- .Call(mangoro_c_ipc_read, x, offset, int64_as_integer64())
+  if (is.list(res)) return(res)
+  if (is.character(res)) ipc_read_abort(res)
+  ipc_read_nanoarrow(if (offset > 0) x[-seq_len(offset)] else x)
+}
+
+ipc_read_abort <- function(why) {
+  mangoro_abort(
+    c("The result payload is not a valid Arrow IPC stream.", paste0("Malformed stream: ", why, ".")),
+    class = "mangoro_protocol_error"
+  )
+}
+
+ipc_read_nanoarrow <- function(raw) {
   stream <- tryCatch(
     nanoarrow::read_nanoarrow(raw),
     error = function(e) mangoro_abort(
@@ -236,17 +268,6 @@ mangoro_ipc_read <- function(raw) {
     )
   )
   schema <- stream$get_schema()
-  # Most results need none of the adjustments below; the type string tells
-  # cheaply (a field merely named like a type only costs the slow path).
-  if (!grepl("int64|dictionary|list|binary", format(schema))) {
-    return(tryCatch(
-      nanoarrow::convert_array_stream(stream),
-      error = function(e) mangoro_abort(
-        c("Could not convert the Arrow result to a data.frame.", conditionMessage(e)),
-        class = "mangoro_protocol_error"
-      )
-    ))
-  }
   ptype <- result_ptype(schema)
   df <- tryCatch(
     nanoarrow::convert_array_stream(stream, to = ptype),
@@ -258,10 +279,18 @@ mangoro_ipc_read <- function(raw) {
   restore_columns(df, schema)
 }
 
+# integer64 results when wanted and bit64 is there (looked up once per session).
 int64_as_integer64 <- function() {
-  identical(getOption("mangoro.int64", "integer64"), "integer64") &&
-    requireNamespace("bit64", quietly = TRUE)
+  identical(getOption("mangoro.int64", "integer64"), "integer64") && have_bit64()
 }
+
+have_bit64 <- local({
+  known <- NA
+  function() {
+    if (is.na(known)) known <<- requireNamespace("bit64", quietly = TRUE)
+    known
+  }
+})
 
 # The R prototype for a result schema: nanoarrow's own inference, except int64
 # (integer64 when wanted) and dictionaries (factors), applied recursively.
@@ -302,40 +331,16 @@ restore_columns <- function(df, schema) {
 
 # --- fast path: flat frames encoded in C (src/ipc_write.c) --------------------
 
-fast_kinds <- c(logical = 1L, integer = 2L, double = 3L, character = 4L,
-                Date = 5L, POSIXct = 6L, integer64 = 7L)
-
-# The C kind of each column, or NULL when some column needs nanoarrow.
-fast_column_kinds <- function(cols) {
-  kinds <- integer(length(cols))
-  for (j in seq_along(cols)) {
-    x <- cols[[j]]
-    k <- if (!is.object(x)) {
-      switch(typeof(x), logical = 1L, integer = 2L, double = 3L, character = 4L, NA_integer_)
-    } else if (inherits(x, "Date") && identical(class(x), "Date")) {
-      5L
-    } else if (inherits(x, "POSIXct") && is.double(x)) {
-      6L
-    } else if (identical(class(x), "integer64")) {
-      7L
-    } else {
-      NA_integer_
-    }
-    if (is.na(k) || !is.null(dim(x))) return(NULL)
-    kinds[j] <- k
-  }
-  kinds
-}
-
+# The message for `cols` (a data.frame or data.frame-like list) after
+# `header`, or NULL when some column needs nanoarrow. The C code picks the
+# column kinds itself (logical, integer, double, character, Date, POSIXct,
+# integer64, factor) and sends a POSIXct without a zone in TZ, else UTC.
 fast_ipc_write <- function(cols, header) {
-  kinds <- fast_column_kinds(cols)
-  if (is.null(kinds)) return(NULL)
-  tzs <- lapply(seq_along(cols), function(j) {
-    if (kinds[j] != 6L) return("")
-    tz <- attr(cols[[j]], "tzone")
-    if (is.null(tz) || !nzchar(tz[[1L]])) local_tz() else tz[[1L]]
-  })
-  nms <- names(cols)
-  if (is.null(nms)) nms <- rep("", length(cols))
-  .Call(mangoro_c_ipc_write, header, unclass(cols), enc2utf8(nms), kinds, tzs, nrow(cols))
+  res <- .Call(mangoro_c_ipc_write, header, cols, .row_names_info(cols, 2L))
+  if (is.character(res)) {
+    mangoro_abort(c(sprintf("Can't send the data: %s.", res),
+                    "Rebuild the factor with factor() so its codes match its levels."),
+                  class = "mangoro_input_error")
+  }
+  res
 }

@@ -8,13 +8,15 @@
 SEXP mangoro_c_envelope_pack(SEXP, SEXP, SEXP, SEXP);
 SEXP mangoro_c_envelope_header(SEXP, SEXP, SEXP);
 SEXP mangoro_c_envelope_parse(SEXP, SEXP);
-SEXP mangoro_c_ipc_write(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP mangoro_c_ipc_write(SEXP, SEXP, SEXP);
+SEXP mangoro_c_ipc_read(SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_entries[] = {
   {"mangoro_c_envelope_pack", (DL_FUNC) &mangoro_c_envelope_pack, 4},
   {"mangoro_c_envelope_header", (DL_FUNC) &mangoro_c_envelope_header, 3},
   {"mangoro_c_envelope_parse", (DL_FUNC) &mangoro_c_envelope_parse, 2},
-  {"mangoro_c_ipc_write", (DL_FUNC) &mangoro_c_ipc_write, 6},
+  {"mangoro_c_ipc_write", (DL_FUNC) &mangoro_c_ipc_write, 3},
+  {"mangoro_c_ipc_read", (DL_FUNC) &mangoro_c_ipc_read, 3},
   {NULL, NULL, 0}
 };
 

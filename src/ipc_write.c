@@ -4,13 +4,16 @@
 // Why: nanoarrow's writer goes through an R connection and allocates a 1 MB
 // chunk per write, which costs about a millisecond for a one-row call. This
 // writer covers the column types calls use most (logical, integer, double,
-// character, Date, POSIXct, integer64); anything else (lists, structs,
-// factors, binary) still goes through nanoarrow, see R/convert.R.
+// character, Date, POSIXct, integer64, factor); anything else (lists,
+// structs, binary) still goes through nanoarrow, see R/convert.R. Factors
+// become dictionary<int32, utf8> arrays, which nanoarrow 0.9 cannot write.
 //
-// Layout written: [prefix][Schema message][RecordBatch message][EOS], each
-// message = 0xFFFFFFFF, int32 metadata length, flatbuffer (padded to 8),
-// body (each buffer padded to 8). Flatbuffers are built front to back with
-// every table preceded by its vtable and every reference pointing forward.
+// Layout written: [prefix][Schema][DictionaryBatch per factor][RecordBatch]
+// [EOS], each message = 0xFFFFFFFF, int32 metadata length, flatbuffer
+// (padded to 8), body (each buffer padded to 8). Flatbuffers are built front
+// to back with every table preceded by its vtable and every reference
+// pointing forward. Scratch memory comes from R_alloc, so an R error in the
+// middle leaks nothing.
 
 #define R_NO_REMAP
 #include <R.h>
@@ -18,10 +21,11 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 // Column kinds, mirrored in R/convert.R (fast_kinds).
-enum { K_LGL = 1, K_INT = 2, K_DBL = 3, K_STR = 4, K_DATE = 5, K_TS = 6, K_I64 = 7 };
+enum { K_LGL = 1, K_INT = 2, K_DBL = 3, K_STR = 4, K_DATE = 5, K_TS = 6, K_I64 = 7, K_FCT = 8 };
 
 // --- a tiny flatbuffer builder ----------------------------------------------
 
@@ -34,12 +38,8 @@ static void fb_reserve(fb_t *b, size_t n) {
   if (b->len + n <= b->cap) return;
   size_t cap = b->cap ? b->cap : 512;
   while (cap < b->len + n) cap *= 2;
-  unsigned char *p = realloc(b->buf, cap);
-  if (p == NULL) {
-    free(b->buf);
-    b->buf = NULL;
-    Rf_error("out of memory building Arrow IPC metadata");
-  }
+  unsigned char *p = (unsigned char *) R_alloc(cap, 1);
+  if (b->len) memcpy(p, b->buf, b->len);
   b->buf = p;
   b->cap = cap;
 }
@@ -136,14 +136,132 @@ static size_t fb_message_start(fb_t *b, int header_type, int64_t body_len, size_
   return t;
 }
 
+// --- columns -------------------------------------------------------------------
+
+typedef struct {
+  SEXP x;          // the R vector (for K_FCT: the integer codes)
+  int kind;        // K_* above
+  int ordered;     // K_FCT: an ordered factor
+  const char *tz;  // K_TS: the time zone written to the schema ("" = none)
+  R_xlen_t n;      // rows
+  int64_t null_count;
+  int64_t validity_len, data_len, offsets_len; // bytes, before padding
+} col_t;
+
+static int has_class(SEXP cls, const char *name) {
+  return TYPEOF(cls) == STRSXP && XLENGTH(cls) == 1 && strcmp(CHAR(STRING_ELT(cls, 0)), name) == 0;
+}
+
+// The kind of column `x`, or 0 when the nanoarrow path must handle it.
+static int column_kind(SEXP x, int *ordered) {
+  *ordered = 0;
+  if (Rf_getAttrib(x, R_DimSymbol) != R_NilValue) return 0;
+  int type = TYPEOF(x);
+  if (!OBJECT(x)) {
+    switch (type) {
+    case LGLSXP: return K_LGL;
+    case INTSXP: return K_INT;
+    case REALSXP: return K_DBL;
+    case STRSXP: return K_STR;
+    default: return 0;
+    }
+  }
+  SEXP cls = Rf_getAttrib(x, R_ClassSymbol);
+  if (type == INTSXP && Rf_inherits(x, "factor")) {
+    if (TYPEOF(Rf_getAttrib(x, R_LevelsSymbol)) != STRSXP) return 0;
+    *ordered = Rf_inherits(x, "ordered");
+    // Only plain factor / ordered classes; subclasses may mean more.
+    if (XLENGTH(cls) != 1 + *ordered) return 0;
+    return K_FCT;
+  }
+  if (has_class(cls, "Date") && (type == REALSXP || type == INTSXP)) return K_DATE;
+  if (type == REALSXP && Rf_inherits(x, "POSIXct")) return K_TS;
+  if (type == REALSXP && has_class(cls, "integer64")) return K_I64;
+  return 0;
+}
+
+// The zone a POSIXct is sent in: its own, else the session's (TZ), else UTC.
+static const char *column_tz(SEXP x) {
+  SEXP tz = Rf_getAttrib(x, Rf_install("tzone"));
+  if (TYPEOF(tz) == STRSXP && XLENGTH(tz) >= 1 && STRING_ELT(tz, 0) != NA_STRING) {
+    const char *z = Rf_translateCharUTF8(STRING_ELT(tz, 0));
+    if (*z) return z;
+  }
+  const char *env = getenv("TZ");
+  return env && *env ? env : "UTC";
+}
+
+static int is_null(SEXP x, int kind, R_xlen_t i) {
+  switch (kind) {
+  case K_LGL: return LOGICAL(x)[i] == NA_LOGICAL;
+  case K_INT: case K_FCT: return INTEGER(x)[i] == NA_INTEGER;
+  case K_DBL: return R_IsNA(REAL(x)[i]);
+  case K_STR: return STRING_ELT(x, i) == NA_STRING;
+  case K_DATE:
+  case K_TS:
+    return TYPEOF(x) == INTSXP ? INTEGER(x)[i] == NA_INTEGER : !R_finite(REAL(x)[i]);
+  default: { // integer64: NA is INT64_MIN
+    int64_t v;
+    memcpy(&v, REAL(x) + i, 8);
+    return v == INT64_MIN;
+  }
+  }
+}
+
+static int64_t fixed_width(int kind) {
+  switch (kind) {
+  case K_INT: case K_DATE: case K_FCT: return 4;
+  default: return 8;
+  }
+}
+
+// Count nulls and sizes. Returns 0, or -1 for a factor code out of range.
+static int plan_column(col_t *c) {
+  SEXP x = c->x;
+  R_xlen_t n = c->n;
+  int64_t nulls = 0;
+  if (c->kind == K_DBL) {
+    const double *v = REAL(x);
+    for (R_xlen_t i = 0; i < n; i++) nulls += R_IsNA(v[i]);
+  } else if (c->kind == K_INT || c->kind == K_FCT) {
+    const int *v = INTEGER(x);
+    int nlev = c->kind == K_FCT ? (int) XLENGTH(Rf_getAttrib(x, R_LevelsSymbol)) : 0;
+    for (R_xlen_t i = 0; i < n; i++) {
+      if (v[i] == NA_INTEGER) nulls++;
+      else if (c->kind == K_FCT && (v[i] < 1 || v[i] > nlev)) return -1;
+    }
+  } else {
+    for (R_xlen_t i = 0; i < n; i++) nulls += is_null(x, c->kind, i);
+  }
+  c->null_count = nulls;
+  c->validity_len = nulls ? (n + 7) / 8 : 0;
+  c->offsets_len = 0;
+  if (c->kind == K_LGL) {
+    c->data_len = (n + 7) / 8;
+  } else if (c->kind == K_STR) {
+    int64_t total = 0;
+    for (R_xlen_t i = 0; i < n; i++) {
+      SEXP s = STRING_ELT(x, i);
+      if (s != NA_STRING) total += (int64_t) strlen(Rf_translateCharUTF8(s));
+    }
+    if (total > INT32_MAX) Rf_error("string column larger than 2 GB");
+    c->offsets_len = 4 * (n + 1);
+    c->data_len = total;
+  } else {
+    c->data_len = fixed_width(c->kind) * n;
+  }
+  return 0;
+}
+
 // --- schema ------------------------------------------------------------------
 
-static void write_type(fb_t *b, int kind, SEXP tz, size_t type_field) {
+static void write_type(fb_t *b, const col_t *c, size_t type_field) {
   size_t pos[2];
   size_t t;
-  switch (kind) {
+  switch (c->kind) {
   case K_LGL:
-  case K_STR: {
+  case K_STR:
+  case K_FCT: { // a dictionary field's type is its value type, utf8
     int size[1] = {0};
     t = fb_table(b, 0, size, pos);
     break;
@@ -152,7 +270,7 @@ static void write_type(fb_t *b, int kind, SEXP tz, size_t type_field) {
   case K_I64: {
     int size[2] = {4, 1};
     t = fb_table(b, 2, size, pos);
-    wr32(b->buf + pos[0], kind == K_INT ? 32 : 64);
+    wr32(b->buf + pos[0], c->kind == K_INT ? 32 : 64);
     b->buf[pos[1]] = 1;
     break;
   }
@@ -169,11 +287,11 @@ static void write_type(fb_t *b, int kind, SEXP tz, size_t type_field) {
     break;
   }
   default: { // K_TS
-    const char *z = Rf_translateCharUTF8(STRING_ELT(tz, 0));
-    int size[2] = {2, strlen(z) ? 4 : 0};
+    size_t zlen = strlen(c->tz);
+    int size[2] = {2, zlen ? 4 : 0};
     t = fb_table(b, 2, size, pos);
     wr16(b->buf + pos[0], 2); // MICROSECOND
-    if (strlen(z)) fb_link(b, pos[1], fb_string(b, z, strlen(z)));
+    if (zlen) fb_link(b, pos[1], fb_string(b, c->tz, zlen));
     break;
   }
   }
@@ -185,13 +303,30 @@ static int type_id(int kind) {
   case K_LGL: return 6;  // Bool
   case K_INT: case K_I64: return 2; // Int
   case K_DBL: return 3;  // FloatingPoint
-  case K_STR: return 5;  // Utf8
+  case K_STR: case K_FCT: return 5;  // Utf8
   case K_DATE: return 8; // Date
   default: return 10;    // Timestamp
   }
 }
 
-static void build_schema(fb_t *b, SEXP names, const int *kinds, SEXP tzs, int ncol) {
+// DictionaryEncoding {id: long, indexType: Int, isOrdered: bool}; the
+// dictionary id of column j is j.
+static void write_dictionary_encoding(fb_t *b, int64_t id, int ordered, size_t field) {
+  int dsize[3] = {8, 4, 1};
+  size_t dpos[3];
+  size_t d = fb_table(b, 3, dsize, dpos);
+  fb_link(b, field, d);
+  wr64(b->buf + dpos[0], (uint64_t) id);
+  b->buf[dpos[2]] = (unsigned char) (ordered != 0);
+  int isize[2] = {4, 1};
+  size_t ipos[2];
+  size_t it = fb_table(b, 2, isize, ipos);
+  fb_link(b, dpos[1], it);
+  wr32(b->buf + ipos[0], 32);
+  b->buf[ipos[1]] = 1;
+}
+
+static void build_schema(fb_t *b, SEXP names, const col_t *cols, int ncol) {
   size_t header_field;
   fb_message_start(b, 1, 0, &header_field);
   int ssize[4] = {2, 4, 0, 0};
@@ -202,15 +337,16 @@ static void build_schema(fb_t *b, SEXP names, const int *kinds, SEXP tzs, int nc
   fb_link(b, spos[1], fields);
   for (int j = 0; j < ncol; j++) {
     // Field: name, nullable, type_type, type, dictionary, children
-    int fsize[6] = {4, 1, 1, 4, 0, 4};
+    int fsize[6] = {4, 1, 1, 4, cols[j].kind == K_FCT ? 4 : 0, 4};
     size_t fpos[6];
     size_t f = fb_table(b, 6, fsize, fpos);
     fb_link(b, fields + 4 + 4 * (size_t) j, f);
     b->buf[fpos[1]] = 1;
-    b->buf[fpos[2]] = (unsigned char) type_id(kinds[j]);
-    const char *nm = Rf_translateCharUTF8(STRING_ELT(names, j));
+    b->buf[fpos[2]] = (unsigned char) type_id(cols[j].kind);
+    const char *nm = names == R_NilValue ? "" : Rf_translateCharUTF8(STRING_ELT(names, j));
     fb_link(b, fpos[0], fb_string(b, nm, strlen(nm)));
-    write_type(b, kinds[j], VECTOR_ELT(tzs, j), fpos[3]);
+    write_type(b, &cols[j], fpos[3]);
+    if (cols[j].kind == K_FCT) write_dictionary_encoding(b, j, cols[j].ordered, fpos[4]);
     fb_link(b, fpos[5], fb_offset_vector(b, 0));
   }
 }
@@ -218,56 +354,6 @@ static void build_schema(fb_t *b, SEXP names, const int *kinds, SEXP tzs, int nc
 // --- record batch --------------------------------------------------------------
 
 #define PAD8(n) (((n) + 7) & ~(int64_t) 7)
-
-typedef struct {
-  int64_t null_count;
-  int64_t validity_len, data_len, offsets_len; // bytes, before padding
-} col_plan;
-
-static int is_null(SEXP x, int kind, R_xlen_t i) {
-  switch (kind) {
-  case K_LGL: return LOGICAL(x)[i] == NA_LOGICAL;
-  case K_INT: return INTEGER(x)[i] == NA_INTEGER;
-  case K_DBL: return R_IsNA(REAL(x)[i]);
-  case K_STR: return STRING_ELT(x, i) == NA_STRING;
-  case K_DATE:
-  case K_TS:
-    return TYPEOF(x) == INTSXP ? INTEGER(x)[i] == NA_INTEGER : !R_finite(REAL(x)[i]);
-  default: { // integer64: NA is INT64_MIN
-    int64_t v;
-    memcpy(&v, REAL(x) + i, 8);
-    return v == INT64_MIN;
-  }
-  }
-}
-
-static int64_t fixed_width(int kind) {
-  switch (kind) {
-  case K_INT: case K_DATE: return 4;
-  default: return 8;
-  }
-}
-
-static void plan_column(SEXP x, int kind, R_xlen_t n, col_plan *p) {
-  p->null_count = 0;
-  for (R_xlen_t i = 0; i < n; i++) p->null_count += is_null(x, kind, i);
-  p->validity_len = p->null_count ? (n + 7) / 8 : 0;
-  p->offsets_len = 0;
-  if (kind == K_LGL) {
-    p->data_len = (n + 7) / 8;
-  } else if (kind == K_STR) {
-    int64_t total = 0;
-    for (R_xlen_t i = 0; i < n; i++) {
-      SEXP s = STRING_ELT(x, i);
-      if (s != NA_STRING) total += (int64_t) strlen(Rf_translateCharUTF8(s));
-    }
-    if (total > INT32_MAX) Rf_error("string column larger than 2 GB");
-    p->offsets_len = 4 * (n + 1);
-    p->data_len = total;
-  } else {
-    p->data_len = fixed_width(kind) * n;
-  }
-}
 
 static void write_validity(unsigned char *dst, SEXP x, int kind, R_xlen_t n) {
   memset(dst, 0, (size_t) ((n + 7) / 8));
@@ -287,17 +373,27 @@ static void write_data(unsigned char *dst, unsigned char *offsets, SEXP x, int k
   case K_INT:
     memcpy(dst, INTEGER(x), 4 * (size_t) n);
     break;
+  case K_FCT: { // 1-based codes -> 0-based indices; NA -> 0 (masked as null)
+    const int *v = INTEGER(x);
+    for (R_xlen_t i = 0; i < n; i++) {
+      int32_t k = v[i] == NA_INTEGER ? 0 : v[i] - 1;
+      memcpy(dst + 4 * i, &k, 4);
+    }
+    break;
+  }
   case K_DBL:
   case K_I64:
     memcpy(dst, REAL(x), 8 * (size_t) n);
     break;
   case K_DATE: {
-    int32_t *out = (int32_t *) dst;
     if (TYPEOF(x) == INTSXP) {
       memcpy(dst, INTEGER(x), 4 * (size_t) n);
     } else {
       const double *v = REAL(x);
-      for (R_xlen_t i = 0; i < n; i++) out[i] = R_finite(v[i]) ? (int32_t) floor(v[i]) : 0;
+      for (R_xlen_t i = 0; i < n; i++) {
+        int32_t d = R_finite(v[i]) ? (int32_t) floor(v[i]) : 0;
+        memcpy(dst + 4 * i, &d, 4);
+      }
     }
     break;
   }
@@ -328,32 +424,55 @@ static void write_data(unsigned char *dst, unsigned char *offsets, SEXP x, int k
 
 static int64_t buffers_per_column(int kind) { return kind == K_STR ? 3 : 2; }
 
-// Build the RecordBatch metadata; returns body length.
-static int64_t build_batch(fb_t *b, const int *kinds, const col_plan *plan, int ncol, R_xlen_t n) {
+static int64_t body_length(const col_t *cols, int ncol) {
+  int64_t off = 0;
+  for (int j = 0; j < ncol; j++)
+    off += PAD8(cols[j].validity_len) + PAD8(cols[j].offsets_len) + PAD8(cols[j].data_len);
+  return off;
+}
+
+// A RecordBatch table (length, nodes, buffers) for `cols`, linked from `field`.
+static void build_batch_table(fb_t *b, const col_t *cols, int ncol, R_xlen_t n, size_t field) {
   int64_t nbuf = 0;
-  for (int j = 0; j < ncol; j++) nbuf += buffers_per_column(kinds[j]);
+  for (int j = 0; j < ncol; j++) nbuf += buffers_per_column(cols[j].kind);
   int64_t *nodes = (int64_t *) R_alloc(2 * (size_t) (ncol ? ncol : 1), sizeof(int64_t));
   int64_t *bufs = (int64_t *) R_alloc(2 * (size_t) (nbuf ? nbuf : 1), sizeof(int64_t));
   int64_t off = 0, k = 0;
   for (int j = 0; j < ncol; j++) {
+    const col_t *c = &cols[j];
     nodes[2 * j] = n;
-    nodes[2 * j + 1] = plan[j].null_count;
-    bufs[2 * k] = off; bufs[2 * k + 1] = plan[j].validity_len; off += PAD8(plan[j].validity_len); k++;
-    if (kinds[j] == K_STR) {
-      bufs[2 * k] = off; bufs[2 * k + 1] = plan[j].offsets_len; off += PAD8(plan[j].offsets_len); k++;
+    nodes[2 * j + 1] = c->null_count;
+    bufs[2 * k] = off; bufs[2 * k + 1] = c->validity_len; off += PAD8(c->validity_len); k++;
+    if (c->kind == K_STR) {
+      bufs[2 * k] = off; bufs[2 * k + 1] = c->offsets_len; off += PAD8(c->offsets_len); k++;
     }
-    bufs[2 * k] = off; bufs[2 * k + 1] = plan[j].data_len; off += PAD8(plan[j].data_len); k++;
+    bufs[2 * k] = off; bufs[2 * k + 1] = c->data_len; off += PAD8(c->data_len); k++;
   }
-  size_t header_field;
-  fb_message_start(b, 3, off, &header_field);
   int rsize[3] = {8, 4, 4};
   size_t rpos[3];
   size_t rb = fb_table(b, 3, rsize, rpos);
-  fb_link(b, header_field, rb);
+  fb_link(b, field, rb);
   wr64(b->buf + rpos[0], (uint64_t) n);
   fb_link(b, rpos[1], fb_struct16_vector(b, ncol, nodes));
   fb_link(b, rpos[2], fb_struct16_vector(b, (int) nbuf, bufs));
-  return off;
+}
+
+static void build_batch(fb_t *b, const col_t *cols, int ncol, R_xlen_t n) {
+  size_t header_field;
+  fb_message_start(b, 3, body_length(cols, ncol), &header_field);
+  build_batch_table(b, cols, ncol, n, header_field);
+}
+
+// DictionaryBatch {id, data: RecordBatch of the one levels column, isDelta}.
+static void build_dictionary_batch(fb_t *b, int64_t id, const col_t *levels) {
+  size_t header_field;
+  fb_message_start(b, 2, body_length(levels, 1), &header_field);
+  int dsize[3] = {8, 4, 0};
+  size_t dpos[3];
+  size_t d = fb_table(b, 3, dsize, dpos);
+  fb_link(b, header_field, d);
+  wr64(b->buf + dpos[0], (uint64_t) id);
+  build_batch_table(b, levels, 1, levels->n, dpos[1]);
 }
 
 static size_t framed_len(size_t fb_len) { return 8 + (size_t) PAD8((int64_t) fb_len); }
@@ -367,48 +486,90 @@ static unsigned char *write_framed(unsigned char *p, const fb_t *b) {
   return p + 8 + meta;
 }
 
-// prefix: raw (the envelope header); cols: list of vectors; names: character;
-// kinds: integer (enum above); tzs: list of time zone strings (for K_TS).
-SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP names, SEXP kinds_, SEXP tzs, SEXP nrow) {
+// The body of `cols`: each buffer written in place, padding zeroed.
+static unsigned char *write_body(unsigned char *p, const col_t *cols, int ncol) {
+  for (int j = 0; j < ncol; j++) {
+    const col_t *c = &cols[j];
+    if (c->validity_len) write_validity(p, c->x, c->kind, c->n);
+    memset(p + c->validity_len, 0, (size_t) (PAD8(c->validity_len) - c->validity_len));
+    p += PAD8(c->validity_len);
+    unsigned char *offsets = NULL;
+    if (c->kind == K_STR) {
+      offsets = p;
+      memset(p, 0, (size_t) PAD8(c->offsets_len));
+      p += PAD8(c->offsets_len);
+    }
+    memset(p + c->data_len, 0, (size_t) (PAD8(c->data_len) - c->data_len));
+    write_data(p, offsets, c->x, c->kind, c->n);
+    p += PAD8(c->data_len);
+  }
+  return p;
+}
+
+// prefix: raw (the envelope header); cols: list of vectors (a data.frame is
+// fine); nrow: the number of rows. Returns the whole message as one raw
+// vector, NULL when some column needs the nanoarrow path, or a character
+// string describing bad input.
+SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow) {
+  if (TYPEOF(prefix) != RAWSXP || TYPEOF(cols) != VECSXP) Rf_error("bad arguments to ipc_write");
   int ncol = Rf_length(cols);
   R_xlen_t n = (R_xlen_t) Rf_asReal(nrow);
-  const int *kinds = INTEGER(kinds_);
-  for (int j = 0; j < ncol; j++) {
-    if (Rf_xlength(VECTOR_ELT(cols, j)) != n) Rf_error("column %d has the wrong length", j + 1);
-  }
-  col_plan *plan = (col_plan *) R_alloc((size_t) (ncol ? ncol : 1), sizeof(col_plan));
-  for (int j = 0; j < ncol; j++) plan_column(VECTOR_ELT(cols, j), kinds[j], n, &plan[j]);
-
-  fb_t schema = {NULL, 0, 0}, batch = {NULL, 0, 0};
-  build_schema(&schema, names, kinds, tzs, ncol);
-  int64_t body = build_batch(&batch, kinds, plan, ncol, n);
-
-  R_xlen_t plen = XLENGTH(prefix);
-  R_xlen_t total = plen + (R_xlen_t) framed_len(schema.len) + (R_xlen_t) framed_len(batch.len) +
-                   (R_xlen_t) body + 8;
-  SEXP out = Rf_allocVector(RAWSXP, total);
-  unsigned char *p = RAW(out);
-  memcpy(p, RAW(prefix), (size_t) plen);
-  p = write_framed(p + plen, &schema);
-  p = write_framed(p, &batch);
-  free(schema.buf);
-  free(batch.buf);
+  SEXP names = Rf_getAttrib(cols, R_NamesSymbol);
+  if (names != R_NilValue && (TYPEOF(names) != STRSXP || XLENGTH(names) != ncol)) return R_NilValue;
+  col_t *c = (col_t *) R_alloc((size_t) (ncol ? ncol : 1), sizeof(col_t));
+  int nfct = 0;
   for (int j = 0; j < ncol; j++) {
     SEXP x = VECTOR_ELT(cols, j);
-    if (plan[j].validity_len) write_validity(p, x, kinds[j], n);
-    memset(p + plan[j].validity_len, 0, (size_t) (PAD8(plan[j].validity_len) - plan[j].validity_len));
-    p += PAD8(plan[j].validity_len);
-    unsigned char *offsets = NULL;
-    if (kinds[j] == K_STR) {
-      offsets = p;
-      memset(p, 0, (size_t) PAD8(plan[j].offsets_len));
-      p += PAD8(plan[j].offsets_len);
-    }
-    memset(p + plan[j].data_len, 0, (size_t) (PAD8(plan[j].data_len) - plan[j].data_len));
-    write_data(p, offsets, x, kinds[j], n);
-    p += PAD8(plan[j].data_len);
+    c[j].x = x;
+    c[j].n = n;
+    c[j].tz = "";
+    c[j].kind = column_kind(x, &c[j].ordered);
+    if (c[j].kind == 0) return R_NilValue;
+    if (Rf_xlength(x) != n) Rf_error("column %d has the wrong length", j + 1);
+    if (c[j].kind == K_TS) c[j].tz = column_tz(x);
+    if (c[j].kind == K_FCT) nfct++;
   }
+  // Levels of each factor as a string column, for its dictionary batch.
+  col_t *lev = (col_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(col_t));
+  int64_t *lev_id = (int64_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(int64_t));
+  for (int j = 0, k = 0; j < ncol; j++) {
+    if (plan_column(&c[j]) != 0) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "factor column %d has codes outside its levels", j + 1);
+      return Rf_mkString(msg);
+    }
+    if (c[j].kind != K_FCT) continue;
+    SEXP levels = Rf_getAttrib(c[j].x, R_LevelsSymbol);
+    lev[k] = (col_t) {levels, K_STR, 0, "", XLENGTH(levels), 0, 0, 0, 0};
+    plan_column(&lev[k]);
+    lev_id[k] = j;
+    k++;
+  }
+
+  fb_t schema = {NULL, 0, 0}, batch = {NULL, 0, 0};
+  fb_t *dicts = (fb_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(fb_t));
+  build_schema(&schema, names, c, ncol);
+  R_xlen_t total = XLENGTH(prefix) + (R_xlen_t) framed_len(schema.len);
+  for (int k = 0; k < nfct; k++) {
+    dicts[k] = (fb_t) {NULL, 0, 0};
+    build_dictionary_batch(&dicts[k], lev_id[k], &lev[k]);
+    total += (R_xlen_t) framed_len(dicts[k].len) + (R_xlen_t) body_length(&lev[k], 1);
+  }
+  build_batch(&batch, c, ncol, n);
+  total += (R_xlen_t) framed_len(batch.len) + (R_xlen_t) body_length(c, ncol) + 8;
+
+  SEXP out = PROTECT(Rf_allocVector(RAWSXP, total));
+  unsigned char *p = RAW(out);
+  memcpy(p, RAW(prefix), (size_t) XLENGTH(prefix));
+  p = write_framed(p + XLENGTH(prefix), &schema);
+  for (int k = 0; k < nfct; k++) {
+    p = write_framed(p, &dicts[k]);
+    p = write_body(p, &lev[k], 1);
+  }
+  p = write_framed(p, &batch);
+  p = write_body(p, c, ncol);
   wr32(p, 0xFFFFFFFFu); // end-of-stream marker
   wr32(p + 4, 0);
+  UNPROTECT(1);
   return out;
 }

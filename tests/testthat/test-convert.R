@@ -56,9 +56,34 @@ test_that("integer64 round-trips exactly with bit64", {
   expect_silent(roundtrip(data.frame(x = bit64::as.integer64(1:3))))
 })
 
-test_that("factors are sent as their labels", {
-  out <- roundtrip(data.frame(f = factor(c("b", NA, "a"))))
-  expect_identical(out$f, c("b", NA, "a"))
+test_that("factors round-trip as dictionaries: NA, unused levels, ordered, zero rows", {
+  f <- factor(c("b", NA, "a", "b"), levels = c("z", "a", "b"))
+  o <- factor(c("lo", "hi", NA, "lo"), levels = c("lo", "mid", "hi"), ordered = TRUE)
+  df <- data.frame(f = f, o = o, x = 1:4)
+  out <- roundtrip(df)
+  expect_identical(out, df)
+  expect_identical(levels(out$f), c("z", "a", "b"))
+  expect_s3_class(out$o, c("ordered", "factor"), exact = TRUE)
+  expect_identical(roundtrip(df[0, ]), df[0, ])
+  expect_identical(levels(roundtrip(df[0, ])$o), c("lo", "mid", "hi"))
+  none <- data.frame(f = factor(c(NA, NA), levels = character()))
+  expect_identical(roundtrip(none), none)
+  # an NA level (addNA) travels as a null dictionary entry
+  na_level <- data.frame(f = addNA(factor(c("a", NA))))
+  expect_identical(roundtrip(na_level), na_level)
+})
+
+test_that("a factor with codes outside its levels is an input error", {
+  bad <- structure(c(1L, 5L), levels = c("a", "b"), class = "factor")
+  expect_error(mangoro_ipc_write(data.frame(f = 1:2)[0, , drop = FALSE]), NA)
+  expect_error(mangoro_ipc_write(list(f = bad)), "outside its levels", class = "mangoro_input_error")
+})
+
+test_that("one million factor rows round-trip", {
+  n <- 1e6
+  f <- factor(sample(c(letters, NA), n, TRUE), levels = rev(letters))
+  out <- roundtrip(data.frame(f = f))
+  expect_identical(out$f, f)
 })
 
 test_that("matrices, named lists and nanoarrow streams are accepted", {
@@ -113,5 +138,75 @@ test_that("the C encoder and nanoarrow's writer produce the same data", {
   empty <- mangoro:::new_columns(list(), 3L)
   expect_identical(nrow(via_c(empty)), 3L)
   # columns it does not handle fall back to nanoarrow
-  expect_null(mangoro:::fast_ipc_write(mangoro:::as_arg_columns(data.frame(f = factor("a"))), raw(0)))
+  expect_null(mangoro:::fast_ipc_write(mangoro:::as_arg_columns(list(b = list(as.raw(1)))), raw(0)))
+})
+
+test_that("the C decoder and nanoarrow's reader agree", {
+  set.seed(2)
+  n <- 500
+  df <- data.frame(
+    l = sample(c(TRUE, FALSE, NA), n, TRUE),
+    i = sample(c(-5:5, NA), n, TRUE),
+    d = sample(c(runif(5), NA, NaN, -Inf), n, TRUE),
+    s = sample(c("a", "", NA, "\u00fc\u00f1", strrep("z", 50)), n, TRUE),
+    dt = as.Date("2000-01-01") + sample(c(-1e4:1e4, NA), n, TRUE),
+    ts = as.POSIXct("2001-02-03 04:05:06", tz = "America/Chicago") + sample(c(-1e8:1e8, NA), n, TRUE),
+    f = factor(sample(c("p", "q", NA), n, TRUE), levels = c("q", "p", "r"))
+  )
+  for (rows in list(integer(), 1L, 1:7, 1:8, 1:9, seq_len(n))) {
+    bytes <- mangoro_ipc_write(df[rows, ])
+    fast <- .Call(mangoro:::mangoro_c_ipc_read, bytes, 0, TRUE)
+    expect_s3_class(fast, "data.frame")
+    expect_equal(fast, mangoro:::ipc_read_nanoarrow(bytes), info = length(rows))
+  }
+  # decoding in place from an offset gives the same as from a copy
+  msg <- mangoro_rpc_call_message("f", df)
+  env <- mangoro:::envelope_parse(msg, copy = FALSE)
+  expect_identical(mangoro:::ipc_read_at(msg, env$offset), mangoro_ipc_read(mangoro_ipc_write(df)))
+  # types it does not cover are left to nanoarrow (NULL)
+  nested <- mangoro_ipc_write(data.frame(id = 1, p = I(data.frame(a = 1))))
+  expect_null(.Call(mangoro:::mangoro_c_ipc_read, nested, 0, TRUE))
+  i64 <- mangoro_ipc_write(data.frame(x = 1:2)) # int32 is always decoded in C
+  expect_s3_class(.Call(mangoro:::mangoro_c_ipc_read, i64, 0, FALSE), "data.frame")
+})
+
+test_that("truncated and corrupted streams give protocol errors, never a crash", {
+  df <- data.frame(
+    i = c(1L, NA, 3L), s = c("a", NA, "ccc"), f = factor(c("x", "y", NA)),
+    d = c(1.5, NA, 2), b = c(TRUE, NA, FALSE), dt = as.Date("2020-01-01") + 0:2,
+    t = as.POSIXct(1:3, origin = "1970-01-01", tz = "UTC")
+  )
+  bytes <- mangoro_ipc_write(df)
+  outcome <- function(b) {
+    tryCatch({
+      res <- mangoro_ipc_read(b)
+      if (is.data.frame(res)) "ok" else "bad-value"
+    }, mangoro_protocol_error = function(e) "protocol", error = function(e) conditionMessage(e))
+  }
+  # Every truncation is an error, except those that end exactly between two
+  # messages (the end-of-stream marker is optional): schema only, schema +
+  # dictionary, the whole stream without its marker.
+  cuts <- vapply(seq_len(length(bytes) - 1L), function(k) outcome(bytes[seq_len(k)]), "")
+  expect_setequal(unique(cuts), c("ok", "protocol"))
+  expect_length(which(cuts == "ok"), 3L)
+  expect_identical(nrow(mangoro_ipc_read(bytes[seq_len(which(cuts == "ok")[1L])])), 0L)
+  set.seed(42)
+  seen <- character()
+  for (k in 1:3000) {
+    b <- bytes
+    at <- sample.int(length(b), sample(1:4, 1L))
+    b[at] <- as.raw(sample.int(256L, length(at), TRUE) - 1L)
+    seen <- c(seen, outcome(b))
+  }
+  expect_setequal(unique(seen), c("ok", "protocol"))
+})
+
+test_that("encode and decode keep PROTECT discipline under gctorture", {
+  df <- data.frame(s = c("a", NA), f = factor(c("u", NA)), t = as.POSIXct(1:2, origin = "1970-01-01", tz = "UTC"),
+                   i = 1:2, d = c(NA, 2))
+  gctorture(TRUE)
+  bytes <- mangoro_ipc_write(df)
+  out <- mangoro_ipc_read(bytes)
+  gctorture(FALSE)
+  expect_identical(out, df)
 })
