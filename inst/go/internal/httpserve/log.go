@@ -9,7 +9,7 @@ import (
 // LogRequests wraps h so that each request, once answered, writes one line
 // to logger:
 //
-//	GET "/data.csv" 206 1024B 1.2ms 127.0.0.1:51234
+//	GET "/data.csv" 206 1024B 1.204ms 127.0.0.1:51234
 //
 // The path is quoted as a Go string so that no request can forge log lines.
 func LogRequests(h http.Handler, logger *log.Logger) http.Handler {
@@ -21,8 +21,8 @@ func LogRequests(h http.Handler, logger *log.Logger) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			logger.Printf("%s %q %d %dB %v %s", r.Method, r.URL.RequestURI(), status, rec.bytes,
-				time.Since(start).Round(time.Microsecond), r.RemoteAddr)
+			ms := float64(time.Since(start).Microseconds()) / 1000
+			logger.Printf("%s %q %d %dB %.3fms %s", r.Method, r.URL.RequestURI(), status, rec.bytes, ms, r.RemoteAddr)
 		}()
 		h.ServeHTTP(rec, r)
 	})

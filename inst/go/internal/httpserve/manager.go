@@ -144,7 +144,7 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 	defer m.mu.Unlock()
 	if !strings.HasSuffix(addr, ":0") {
 		if s := m.lookup(addr); s != nil {
-			return Status{}, errorf(ErrAlreadyRunning, "an HTTP server is already running at %s (serving %s); stop it first",
+			return Status{}, errorf(ErrAlreadyRunning, "an HTTP server is already running at %s (serving %s)",
 				s.status.URL, s.status.Dir)
 		}
 	}
