@@ -1,0 +1,55 @@
+# mangoro benchmarks: one command runs every scenario against its floor and
+# peers and writes bench/README.md and bench/results.png.
+#
+#   Rscript bench/run.R            (from the repository root; `make bench`)
+#
+# Uses the installed mangoro. Env MANGORO_GOCACHE is honoured for every build
+# except the cold one, which gets an empty cache in a temporary directory.
+# MANGORO_BENCH_QUICK=1 runs fewer iterations (for trying changes out).
+
+suppressPackageStartupMessages({
+  library(mangoro)
+  library(bench)
+})
+
+bench_dir <- local({
+  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
+})
+for (f in c("common.R", "small.R", "bulk.R", "concurrency.R", "build.R", "startup.R",
+            "native.R", "go.R", "profile.R", "report.R")) {
+  source(file.path(bench_dir, "R", f), local = FALSE)
+}
+
+started <- Sys.time()
+ctx <- bench_setup(bench_dir)
+on.exit(bench_teardown(ctx), add = TRUE)
+
+results <- list()
+run_scenario <- function(name, fun) {
+  step(name)
+  t0 <- mclock_ms()
+  res <- fun(ctx)
+  step(sprintf("%s done in %.1f s", name, (mclock_ms() - t0) / 1000))
+  res
+}
+results$small <- run_scenario("small call", scenario_small)
+results$bulk <- run_scenario("bulk", scenario_bulk)
+results$concurrency <- run_scenario("concurrency", scenario_concurrency)
+results$startup <- run_scenario("start-up", scenario_startup)
+results$build <- run_scenario("build", scenario_build)
+results$native <- run_scenario("native framing", scenario_native)
+results$go <- run_scenario("Go benchmarks", scenario_go)
+results$profile <- run_scenario("profiles", scenario_profile)
+
+bench_teardown(ctx)
+# Keep the raw results for re-rendering the report (MANGORO_BENCH_SAVE=path).
+save_to <- Sys.getenv("MANGORO_BENCH_SAVE")
+if (nzchar(save_to)) {
+  saveRDS(list(results = results, ctx = as.list(ctx)[setdiff(names(ctx), c("srv", "echo"))]), save_to)
+}
+elapsed <- as.numeric(difftime(Sys.time(), started, units = "secs"))
+write_report(results, ctx, elapsed, file.path(bench_dir, "README.md"))
+plot_results(results, file.path(bench_dir, "results.png"))
+step(sprintf("wrote %s and %s in %.0f s", file.path(bench_dir, "README.md"),
+             file.path(bench_dir, "results.png"), elapsed))
