@@ -111,6 +111,7 @@ rpc_target <- function(sock) {
     return(list(sock = sock$sock, ctx = sock$ctx, server = sock, info = sock$info))
   }
   if (inherits(sock, "nanoSocket")) {
+    # Synchronous calls use the socket's own default context (send + recv).
     return(list(sock = sock, ctx = NULL, server = NULL, info = NULL))
   }
   if (is.character(sock) && length(sock) == 1L && !is.na(sock)) {
@@ -158,6 +159,7 @@ rpc_connection <- function(sock) {
 }
 
 request_timeout <- function(timeout) {
+  if (is.null(timeout) && is.null(getOption("mangoro.timeout"))) return(10000L)
   timeout <- resolve_timeout(timeout)
   if (is.infinite(timeout)) NULL else as.integer(min(timeout, .Machine$integer.max))
 }
@@ -175,9 +177,12 @@ check_message_size <- function(msg, target) {
   }
 }
 
+# Before sending: a server whose connection is down may have exited. Only
+# then is the process asked (a processx call costs ~15 us, too much for
+# every call); a live process with no pipe is left to the reply wait.
 check_server_alive <- function(target) {
   srv <- target$server
-  if (!is.null(srv) && !srv$process$is_alive()) server_gone_abort(srv)
+  if (!is.null(srv) && srv_pipes(srv) == 0L && !srv$process$is_alive()) server_gone_abort(srv)
 }
 
 # Send a request on `ctx`. For servers the request also signals the server's
@@ -191,42 +196,52 @@ send_request <- function(target, ctx, msg, t) {
   nanonext::request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = srv$cv)
 }
 
-# Synchronous request on the target's reusable context (a fresh one for bare
-# sockets): returns the reply raw vector or a nanonext errorValue.
+# Synchronous request on the target's reusable context: returns the reply
+# raw vector or a nanonext errorValue.
 rpc_request <- function(target, msg, timeout) {
   check_server_alive(target)
   t <- request_timeout(timeout)
-  ctx <- if (is.null(target$ctx)) nanonext::context(target$sock) else target$ctx
-  aio <- send_request(target, ctx, msg, t)
+  if (is.null(target$ctx)) return(socket_request(target$sock, msg, t))
+  aio <- send_request(target, target$ctx, msg, t)
   wait_reply(aio, target, t)
 }
 
+# A bare req socket: blocking send and receive on its default context, as
+# cheap as a request gets. Returns the reply or a nanonext errorValue.
+socket_request <- function(sock, msg, t) {
+  block <- if (is.null(t)) TRUE else t
+  res <- nanonext::send(sock, msg, mode = "raw", block = block)
+  if (nanonext::is_error_value(res)) return(res)
+  nanonext::recv(sock, mode = "raw", block = block)
+}
+
 # Wait for `aio` to resolve. Without a server: nanonext's own wait. With one:
-# wait on its cv; a wake-up with no reply and no connected pipe means the
-# connection dropped, so wait (an exit event, bounded) for the process to
-# exit and report it gone.
+# wait on its cv (signalled by the reply and by pipe removals). Only a
+# wake-up without the reply costs more: with no connected pipe, wait (an
+# exit event, bounded) for the process to exit and report it gone.
 wait_reply <- function(aio, target, t) {
   srv <- target$server
   if (is.null(srv)) return(nanonext::collect_aio(aio))
   deadline <- if (is.null(t)) Inf else mclock() + t
+  cv <- srv$cv
   while (nanonext::unresolved(aio)) {
     left <- deadline - mclock()
     if (left <= 0) break
-    nanonext::until(srv$cv, if (is.finite(left)) left + 5 else .Machine$integer.max)
+    nanonext::until(cv, if (is.finite(left)) left + 5 else .Machine$integer.max)
     if (!nanonext::unresolved(aio)) break
-    if (srv_pipes(srv) == 0L && srv$process$is_alive()) {
-      srv$process$wait(timeout = min(1000, max(0, deadline - mclock())))
-    }
-    if (!srv$process$is_alive()) {
-      nanonext::stop_aio(aio)
-      server_gone_abort(srv)
+    if (srv_pipes(srv) == 0L) {
+      if (srv$process$is_alive()) srv$process$wait(timeout = min(1000, max(0, deadline - mclock())))
+      if (!srv$process$is_alive()) {
+        nanonext::stop_aio(aio)
+        server_gone_abort(srv)
+      }
     }
   }
   nanonext::collect_aio(aio)
 }
 
 srv_pipes <- function(srv) {
-  n <- tryCatch(nanonext::stat(srv$sock, "pipes"), error = function(e) 0L)
+  n <- nanonext::stat(srv$sock, "pipes")
   if (is.numeric(n)) as.integer(n) else 0L
 }
 
