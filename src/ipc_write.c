@@ -222,7 +222,8 @@ static int plan_column(col_t *c) {
   int64_t nulls = 0;
   if (c->kind == K_DBL) {
     const double *v = REAL(x);
-    for (R_xlen_t i = 0; i < n; i++) nulls += R_IsNA(v[i]);
+    // NaN is rare: test for it inline and ask R_IsNA only then.
+    for (R_xlen_t i = 0; i < n; i++) nulls += ISNAN(v[i]) && R_IsNA(v[i]);
   } else if (c->kind == K_INT || c->kind == K_FCT) {
     const int *v = INTEGER(x);
     int nlev = c->kind == K_FCT ? (int) XLENGTH(Rf_getAttrib(x, R_LevelsSymbol)) : 0;
