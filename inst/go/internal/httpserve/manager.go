@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -150,7 +149,7 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if isAddrInUse(err) {
 			return Status{}, errorf(ErrAddrInUse, "address %s is already in use; choose another port, or port 0 for a free one", addr)
 		}
 		return Status{}, errorf(ErrListen, "cannot listen on %s: %v", addr, err)

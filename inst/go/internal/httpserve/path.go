@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -100,8 +101,8 @@ func hasDotfile(segs []string) bool {
 // unreadable.
 func resolve(root string, segs []string) (string, *pathError) {
 	rel := filepath.Join(segs...)
-	if rel != "" && !filepath.IsLocal(rel) {
-		// Windows names such as "C:" or "NUL".
+	if rel != "" && (!filepath.IsLocal(rel) || (runtime.GOOS == "windows" && strings.Contains(rel, ":"))) {
+		// Windows names such as "C:", "NUL" or "file.txt::$DATA".
 		return "", refuse(400, "not a local path")
 	}
 	real, err := filepath.EvalSymlinks(filepath.Join(root, rel))
