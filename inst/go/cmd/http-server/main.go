@@ -5,10 +5,12 @@
 // mangoro/internal/httpserve.Register); R's mangoro_http_start(),
 // mangoro_http_stop() and mangoro_http_status() call them. Several HTTP
 // servers may run at once, one per address. Requests are logged to
-// standard error; the HTTP servers end with the process.
+// standard error. When the program shuts down (SIGTERM, or its R session
+// ends) the HTTP servers stop gracefully within rgoipc's grace period.
 package main
 
 import (
+	"context"
 	"log"
 	"os"
 	"path/filepath"
@@ -20,8 +22,11 @@ import (
 func main() {
 	logger := log.New(os.Stderr, "["+filepath.Base(os.Args[0])+"] ", log.LstdFlags)
 	reg := rgoipc.NewRegistry()
-	if err := httpserve.Register(reg, httpserve.NewManager(logger)); err != nil {
+	manager := httpserve.NewManager(logger)
+	if err := httpserve.Register(reg, manager); err != nil {
 		logger.Fatal(err)
 	}
-	rgoipc.Main(reg)
+	rgoipc.Main(reg, rgoipc.WithOnShutdown(func(ctx context.Context) {
+		_, _ = manager.Stop(ctx, "") // "" stops every server
+	}))
 }

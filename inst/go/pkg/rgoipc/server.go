@@ -46,6 +46,19 @@ func WithWorkers(n int) Option {
 	}
 }
 
+// WithOnShutdown registers f to run during Shutdown, after the calls in
+// flight have finished (or the deadline passed) and before the socket
+// closes, with Shutdown's context. Use it to stop what handlers started,
+// such as listeners, within the same grace period. Hooks run once, in the
+// order given; Close does not run them.
+func WithOnShutdown(f func(ctx context.Context)) Option {
+	return func(s *Server) {
+		if f != nil {
+			s.onStop = append(s.onStop, f)
+		}
+	}
+}
+
 // DefaultWorkers is the number of concurrent calls a server runs unless
 // WithWorkers says otherwise.
 const DefaultWorkers = 64
@@ -108,6 +121,8 @@ type Server struct {
 	mem     memory.Allocator
 	onReady func(string)
 	grace   time.Duration
+	onStop  []func(context.Context)
+	stopped sync.Once // runs onStop once
 
 	mu       sync.Mutex
 	sock     mangos.Socket
@@ -310,6 +325,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	s.stopped.Do(func() {
+		for _, f := range s.onStop {
+			f(ctx)
+		}
+	})
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}

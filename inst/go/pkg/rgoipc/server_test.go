@@ -207,6 +207,49 @@ func TestShutdownDeadlineCancelsCalls(t *testing.T) {
 	}
 }
 
+func TestShutdownHooksRunOnceAfterCallsFinish(t *testing.T) {
+	url := "inproc://rgoipc-shutdown-hooks"
+	reg, started, release := blocker(t)
+	var order []string
+	hook := func(name string) func(context.Context) {
+		return func(ctx context.Context) {
+			if _, ok := ctx.Deadline(); !ok {
+				t.Errorf("hook %s got a context without Shutdown's deadline", name)
+			}
+			order = append(order, name)
+		}
+	}
+	s := startServer(t, reg, url, WithOnShutdown(hook("first")), WithOnShutdown(hook("second")), WithOnShutdown(nil))
+	ctx, err := dialClient(t, url).OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := make(chan []byte, 1)
+	go func() { replies <- roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)) }()
+	<-started
+
+	shut := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(sctx)
+	}()
+	close(release)
+	if _, rec := readReply(t, <-replies); rec != nil {
+		rec.Release()
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	// A second Shutdown must not run the hooks again.
+	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = s.Shutdown(sctx)
+	if got := strings.Join(order, ","); got != "first,second" {
+		t.Fatalf("hooks ran as %q, want \"first,second\" once", got)
+	}
+}
+
 func TestListenErrors(t *testing.T) {
 	sock := "ipc://" + filepath.Join(t.TempDir(), "busy.sock")
 	startServer(t, NewRegistry(), sock)
