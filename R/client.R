@@ -1,6 +1,10 @@
 # Calling Go functions: resolve the target (socket, server or URL), build the
 # message, one request per call on a req context, decode the reply.
 
+# The per-call path calls these directly: `nanonext::f` costs a lookup each time.
+#' @importFrom nanonext request until unresolved collect_aio stat
+NULL
+
 client_state <- new.env(parent = emptyenv())
 client_state$sockets <- list() # URL -> list(sock, ctx, info)
 
@@ -191,9 +195,9 @@ check_server_alive <- function(target) {
 send_request <- function(target, ctx, msg, t) {
   srv <- target$server
   if (is.null(srv)) {
-    return(nanonext::request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t))
+    return(request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t))
   }
-  nanonext::request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = srv$cv)
+  request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = srv$cv)
 }
 
 # Synchronous request on the target's reusable context: returns the reply
@@ -221,14 +225,13 @@ socket_request <- function(sock, msg, t) {
 # exit event, bounded) for the process to exit and report it gone.
 wait_reply <- function(aio, target, t) {
   srv <- target$server
-  if (is.null(srv)) return(nanonext::collect_aio(aio))
-  deadline <- if (is.null(t)) Inf else mclock() + t
+  if (is.null(srv)) return(collect_aio(aio))
   cv <- srv$cv
-  while (nanonext::unresolved(aio)) {
-    left <- deadline - mclock()
-    if (left <= 0) break
-    nanonext::until(cv, if (is.finite(left)) left + 5 else .Machine$integer.max)
-    if (!nanonext::unresolved(aio)) break
+  # Happy path: one wait, woken by the reply.
+  if (unresolved(aio)) until(cv, if (is.null(t)) .Machine$integer.max else t + 5L)
+  if (!unresolved(aio)) return(collect_aio(aio))
+  deadline <- if (is.null(t)) Inf else mclock() + t
+  while (unresolved(aio)) {
     if (srv_pipes(srv) == 0L) {
       if (srv$process$is_alive()) srv$process$wait(timeout = min(1000, max(0, deadline - mclock())))
       if (!srv$process$is_alive()) {
@@ -236,12 +239,15 @@ wait_reply <- function(aio, target, t) {
         server_gone_abort(srv)
       }
     }
+    left <- deadline - mclock()
+    if (left <= 0) break
+    until(cv, if (is.finite(left)) left + 5 else .Machine$integer.max)
   }
-  nanonext::collect_aio(aio)
+  collect_aio(aio)
 }
 
 srv_pipes <- function(srv) {
-  n <- nanonext::stat(srv$sock, "pipes")
+  n <- stat(srv$sock, "pipes")
   if (is.numeric(n)) as.integer(n) else 0L
 }
 
