@@ -7,6 +7,7 @@
 // receives to stdout as "mangoro-recv <codec> <value> ...", and sends the
 // values given after the flags, then the commands read from stdin with
 // -stdin ("<codec> <value> ..." or "quit"). Logs go to stderr. With
+// MANGORO_PARENT=stdin (and no -stdin) the end of stdin stops it. With
 // MANGORO_READY=stdout it first prints "mangoro-ready <url>" once listening
 // (with the real port when the url asks for port 0) or dialed.
 //
@@ -29,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/url"
 	"os"
@@ -107,9 +109,6 @@ func run(args []string) int {
 		}
 		cfg.Topics = append(cfg.Topics, b)
 	}
-	if stdin || os.Getenv("MANGORO_PARENT") == "stdin" {
-		cfg.Commands = os.Stdin
-	}
 	if !tlsFiles.Empty(os.Getenv) {
 		if serverName == "" && cfg.Dial {
 			if u, err := url.Parse(cfg.URL); err == nil {
@@ -127,6 +126,18 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	switch {
+	case stdin:
+		cfg.Commands = os.Stdin
+	case os.Getenv("MANGORO_PARENT") == "stdin":
+		// The parent keeps our stdin open while it lives: its end means
+		// the parent is gone (even after kill -9), so stop.
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			logger.Print("stdin closed: parent gone, stopping")
+			stop()
+		}()
+	}
 	if err := nngpeer.Run(ctx, cfg); err != nil {
 		logger.Print(err)
 		if errors.Is(err, nngpeer.ErrUsage) {

@@ -423,27 +423,31 @@ func (p *peer) play(ctx context.Context, sends <-chan []byte) {
 		}
 		p.receive(ctx)
 	default: // pair, bus, push, pub
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if p.cfg.Protocol == "pair" || p.cfg.Protocol == "bus" {
+		received := make(chan struct{}) // pair, bus: Count reached or "quit"
+		if p.cfg.Protocol == "pair" || p.cfg.Protocol == "bus" {
+			go func() {
+				defer close(received)
 				p.receive(ctx)
+			}()
+		}
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			for b, ok := next(ctx, sends); ok; b, ok = next(ctx, sends) {
+				if !p.send(ctx, b) {
+					return
+				}
 			}
 		}()
-		for b, ok := next(ctx, sends); ok; b, ok = next(ctx, sends) {
-			if !p.send(ctx, b) {
-				return
-			}
-		}
+		// The end of Values alone does not stop a sender (its peers may
+		// still be reading); the end of Commands does.
+		var commandsEnded <-chan struct{}
 		if p.cfg.Commands != nil {
-			return
+			commandsEnded = sent
 		}
 		select {
-		case <-done:
-			if p.cfg.Protocol == "pair" || p.cfg.Protocol == "bus" {
-				return
-			}
-			<-ctx.Done()
+		case <-received:
+		case <-commandsEnded:
 		case <-ctx.Done():
 		}
 	}
