@@ -51,7 +51,7 @@ func main() {
 }
 
 func run(args []string) int {
-	logger := log.New(os.Stderr, "[nng-peer] ", log.Lmsgprefix|log.Ltime)
+	logger := log.New(os.Stderr, "[nng-peer] ", 0)
 	if len(args) < 2 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintf(os.Stderr, "usage: nng-peer <protocol> <url> [flags] [values...]\nprotocols: %s\n",
 			strings.Join(nngpeer.Protocols(), " "))
