@@ -43,12 +43,14 @@ results$go <- run_scenario("Go benchmarks", scenario_go)
 results$profile <- run_scenario("profiles", scenario_profile)
 
 bench_teardown(ctx)
-# Keep the raw results for re-rendering the report (MANGORO_BENCH_SAVE=path).
+elapsed <- as.numeric(difftime(Sys.time(), started, units = "secs"))
+# Keep the raw results for re-rendering the report (MANGORO_BENCH_SAVE=path,
+# then Rscript bench/render.R path).
 save_to <- Sys.getenv("MANGORO_BENCH_SAVE")
 if (nzchar(save_to)) {
-  saveRDS(list(results = results, ctx = as.list(ctx)[setdiff(names(ctx), c("srv", "echo"))]), save_to)
+  saveRDS(list(results = results, elapsed = elapsed,
+               ctx = as.list(ctx)[setdiff(names(ctx), c("srv", "echo"))]), save_to)
 }
-elapsed <- as.numeric(difftime(Sys.time(), started, units = "secs"))
 write_report(results, ctx, elapsed, file.path(bench_dir, "README.md"))
 plot_results(results, file.path(bench_dir, "results.png"))
 step(sprintf("wrote %s and %s in %.0f s", file.path(bench_dir, "README.md"),

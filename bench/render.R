@@ -1,0 +1,16 @@
+# Re-render bench/README.md and bench/results.png from a saved run, e.g.
+#   MANGORO_BENCH_SAVE=/tmp/run.rds Rscript bench/run.R
+#   Rscript bench/render.R /tmp/run.rds
+# (for editing bench/ANALYSIS.md without running the benchmarks again).
+
+suppressPackageStartupMessages(library(mangoro))
+bench_dir <- local({
+  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
+})
+for (f in c("common.R", "native.R", "report.R")) source(file.path(bench_dir, "R", f))
+saved <- readRDS(commandArgs(TRUE)[1])
+ctx <- saved$ctx
+ctx$bench_dir <- bench_dir
+write_report(saved$results, ctx, saved$elapsed, file.path(bench_dir, "README.md"))
+plot_results(saved$results, file.path(bench_dir, "results.png"))
