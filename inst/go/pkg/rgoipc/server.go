@@ -263,6 +263,9 @@ func (s *Server) Serve() error {
 	return ErrServerClosed
 }
 
+// replyPrealloc bounds the reply buffer allocated before a call runs.
+const replyPrealloc = 64 << 10
+
 // run is one worker: receive, answer, send, on its own context.
 func (s *Server) run(w *worker) {
 	defer s.wg.Done()
@@ -275,7 +278,10 @@ func (s *Server) run(w *worker) {
 		w.busy = true
 		w.mu.Unlock()
 
-		reply := mangos.NewMessage(len(req.Body) + 256)
+		// Small replies reuse mangos' pooled buffers; a large one is sized
+		// by HandleMessage from the result, not from the request (a 160 MB
+		// request may well have an 80 MB reply).
+		reply := mangos.NewMessage(min(len(req.Body)+256, replyPrealloc))
 		reply.Body = s.HandleMessage(s.base, req.Body, reply.Body[:0])
 		// The request is not Free()d back to mangos' pool: the handler's
 		// arrays aliased its body, and a handler may (wrongly but
