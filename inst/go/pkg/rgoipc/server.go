@@ -129,6 +129,7 @@ type Server struct {
 	ipcPaths []string // socket files to remove on exit
 	ws       []*worker
 	serving  bool
+	shutting bool // Shutdown has begun: Serve starts no more workers
 	closed   bool
 	done     chan struct{} // closed when the socket is closed
 	wg       sync.WaitGroup
@@ -235,7 +236,7 @@ func (s *Server) ListenAndServe(url string) error {
 func (s *Server) Serve() error {
 	s.mu.Lock()
 	switch {
-	case s.closed:
+	case s.closed || s.shutting:
 		s.mu.Unlock()
 		return ErrServerClosed
 	case s.sock == nil:
@@ -309,7 +310,10 @@ func (s *Server) run(w *worker) {
 // then closes the socket and removes ipc socket files. It returns ctx.Err()
 // if calls were still running when ctx ended.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Under the lock Serve starts its workers with, so every worker (and
+	// every wg.Add) is in ws before Shutdown looks, or never starts.
 	s.mu.Lock()
+	s.shutting = true
 	ws := s.ws
 	s.mu.Unlock()
 	for _, w := range ws {

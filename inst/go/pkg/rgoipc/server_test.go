@@ -250,6 +250,28 @@ func TestShutdownHooksRunOnceAfterCallsFinish(t *testing.T) {
 	}
 }
 
+func TestShutdownBeforeServeStartsWorkers(t *testing.T) {
+	// A parent that goes away at once can make Run call Shutdown while
+	// Serve has not started its workers yet: Shutdown must not wait for
+	// workers it never saw, and Serve must not start them afterwards.
+	for i := 0; i < 20; i++ {
+		s := NewServer(NewRegistry(), WithLogger(nil))
+		if _, err := s.Listen(fmt.Sprintf("inproc://rgoipc-early-shutdown-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- s.Serve() }()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown = %v, want nil", err)
+		}
+		cancel()
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Fatalf("Serve = %v, want ErrServerClosed", err)
+		}
+	}
+}
+
 func TestListenErrors(t *testing.T) {
 	sock := "ipc://" + filepath.Join(t.TempDir(), "busy.sock")
 	startServer(t, NewRegistry(), sock)
