@@ -37,7 +37,7 @@ go-check:
 
 check:
 	$(R) CMD build .
-	_R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_FUTURE_FILE_TIMESTAMPS_=false R_RD4PDF="times,hyper" $(R) CMD check --as-cran $(TARBALL)
+	_R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_SYSTEM_CLOCK_=false R_RD4PDF="times,hyper" $(R) CMD check --as-cran $(TARBALL)
 
 vendor:
 	GO=$(GO) bash tools/vendor.sh

@@ -84,7 +84,10 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
   pkgdir <- paste0("cmd/_mangoro/", substr(key, 1L, 12L))
   overlay <- write_overlay(files, module, pkgdir)
   on.exit(unlink(overlay), add = TRUE)
-  args <- c("build", "-overlay", overlay, "-o", out, extra, paste0("./", pkgdir))
+  # -trimpath keeps absolute paths out of the binary and, as important, out
+  # of Go's cache keys: a reinstalled mangoro (or R CMD check's copy) at
+  # another path still finds arrow-go compiled.
+  args <- c("build", "-trimpath", "-overlay", overlay, "-o", out, extra, paste0("./", pkgdir))
 
   if (!quiet) {
     message("mangoro: ", shell_words(c(go, args)))

@@ -82,7 +82,7 @@ run_r_check() {
   tarball=$(ls mangoro_*.tar.gz | head -n1)
 
   step "R CMD check --as-cran $tarball"
-  _R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_FUTURE_FILE_TIMESTAMPS_=false R_RD4PDF="times,hyper" R CMD check --as-cran "$tarball" 2>&1 | tee "$cache/r-check.log" |
+  _R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_SYSTEM_CLOCK_=false R_RD4PDF="times,hyper" R CMD check --as-cran "$tarball" 2>&1 | tee "$cache/r-check.log" |
     grep -E '^\* |^Status|ERROR|WARNING|NOTE' | grep -vE ' \.\.\. OK$'
   rout=$(ls mangoro.Rcheck/tests/testthat.Rout* 2>/dev/null | head -n1)
   if [ -n "$rout" ]; then

@@ -3,7 +3,7 @@ echo_src <- function() system.file("go", "cmd", "echo", package = "mangoro")
 test_that("a directory with package main builds into a working binary", {
   skip_if_no_go()
   out <- file.path(withr::local_tempdir(), "echo")
-  expect_message(res <- mangoro_go_build(echo_src(), out, rebuild = TRUE), "go build -overlay .* -o ")
+  expect_message(res <- mangoro_go_build(echo_src(), out, rebuild = TRUE), "go build -trimpath -overlay .* -o ")
   expect_identical(res, normalizePath(out))
   expect_true(file.exists(out))
   expect_equal(processx::run(out, error_on_status = FALSE)$status, 2L)  # usage error
