@@ -300,12 +300,15 @@ nng_condition <- function(code, what, srv = NULL) {
     return(server_gone_condition(srv))
   }
   if (code == 5L) {
+    # The server is alive, so its log is more likely old news than the
+    # reason; it travels in the condition, and the message says where to look.
+    is_srv <- inherits(srv, "mangoro_server")
     return(mangoro_condition(
       c(sprintf("Timed out waiting for %s.", what),
         "Raise `timeout` (milliseconds) or option mangoro.timeout if the work takes longer.",
-        if (inherits(srv, "mangoro_server")) sprintf("Server log tail:\n%s",
-          paste(server_log_tail(srv, 5L), collapse = "\n"))),
-      class = "mangoro_timeout_error"
+        if (is_srv) "The server is still running; mangoro_server_log() shows its log."),
+      class = "mangoro_timeout_error",
+      stderr = if (is_srv) server_log_tail(srv) else character()
     ))
   }
   mangoro_condition(

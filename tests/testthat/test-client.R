@@ -195,9 +195,12 @@ test_that("messages over the server's size limit are refused before sending", {
 test_that("a slow call times out with a classed error; the server stays usable", {
   srv <- rpc_server()
   start <- mclock_ms()
-  expect_error(mangoro_rpc_call(srv, "sleep", data.frame(ms = 3000), timeout = 200),
-               class = "mangoro_timeout_error")
+  err <- expect_error(mangoro_rpc_call(srv, "sleep", data.frame(ms = 3000), timeout = 200),
+                      class = "mangoro_timeout_error")
   expect_lt(mclock_ms() - start, 2000)
+  expect_match(conditionMessage(err), "Timed out waiting for the call to sleep()", fixed = TRUE)
+  expect_match(conditionMessage(err), "mangoro_server_log()", fixed = TRUE)
+  expect_type(err$stderr, "character")
   withr::local_options(mangoro.timeout = 150)
   expect_error(mangoro_rpc_call(srv, "sleep", data.frame(ms = 3000)), class = "mangoro_timeout_error")
   expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 1))[[1]], 2)
