@@ -20,6 +20,16 @@ test_program <- function(name) {
   bin
 }
 
+# Builds one Go file (an example shipped in inst/) once per test run.
+test_program_file <- function(path) {
+  skip_if_no_go()
+  name <- sub("\\.go$", "", basename(path))
+  if (!is.null(test_programs[[path]])) return(test_programs[[path]])
+  bin <- mangoro_go_build(path, file.path(tempdir(), "mangoro-test-bin", paste0("file-", name)), quiet = TRUE)
+  test_programs[[path]] <- bin
+  bin
+}
+
 # Starts `bin` with `args` the way mangoro starts servers (ready line on
 # stdout, exit when stdin closes), waits for the ready line, and kills the
 # process when the calling test ends.

@@ -262,3 +262,10 @@ test_that("the R client talks to a server written against the wire format alone"
   expect_error(mangoro_rpc_call(srv, "nope", data.frame(x = 1)), "unknown function",
                class = "mangoro_remote_error")
 })
+
+test_that("the README's add.go example builds and answers", {
+  bin <- test_program_file(system.file("examples", "add.go", package = "mangoro"))
+  srv <- local_mangoro_server(bin)
+  expect_identical(srv$manifest$add$Metadata$description, "Element-wise x + y")
+  expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1:3, y = 0.5))$result, c(1.5, 2.5, 3.5))
+})
