@@ -447,6 +447,14 @@ func (p *peer) play(ctx context.Context, sends <-chan []byte) {
 		}
 		select {
 		case <-received:
+			// Done receiving; the Values still go out before the end
+			// (when there is a finite number of them).
+			if p.cfg.Commands == nil && p.cfg.Repeat >= 0 {
+				select {
+				case <-sent:
+				case <-ctx.Done():
+				}
+			}
 		case <-commandsEnded:
 		case <-ctx.Done():
 		}

@@ -124,7 +124,7 @@ func TestReqRep(t *testing.T) {
 }
 
 func TestPairBothWays(t *testing.T) {
-	url := inprocURL()
+	url := "ipc://" + t.TempDir() + "/pair.sock"
 	a := start(t, Config{Protocol: "pair", URL: url, Codec: String, Values: []string{"from a"}, Count: 1})
 	b := start(t, Config{Protocol: "pair", URL: url, Dial: true, Codec: String, Values: []string{"from b"}, Count: 1})
 	if got := a.next(t); got != `mangoro-recv string "from b"` {
