@@ -34,4 +34,4 @@ print(back)
 stopifnot(identical(back, df))
 
 close(sock)
-go$kill()
+invisible(go$kill())
