@@ -21,6 +21,13 @@ test_that("recv_aio() takes a Go publisher's stream while R does other work", {
   aios <- lapply(1:5, function(i) nanonext::recv_aio(sub, mode = "double", timeout = 5000, cv = cv))
   for (i in 1:5) expect_true(nanonext::until(cv, 5000))
   expect_identical(lapply(aios, function(a) a$data), rep(list(c(1, 2, 3)), 5L))
+
+  # Stop the stream before closing: closing a sub socket while messages
+  # pour in can hang in NNG's socket shutdown. Wait until the pipe is gone.
+  gone <- nanonext::cv()
+  nanonext::pipe_notify(sub, gone, remove = TRUE)
+  go$kill()
+  expect_true(nanonext::until(gone, 5000))
 })
 
 test_that("pipe_notify() signals a cv when the Go peer connects and when it goes away", {
