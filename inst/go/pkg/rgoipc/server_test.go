@@ -152,11 +152,11 @@ func blocker(t *testing.T) (reg *Registry, started chan struct{}, release chan s
 	return reg, started, release
 }
 
-func TestShutdownWaitsForCallsInFlight(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s.sock")
-	url := "ipc://" + sock
-	reg, started, release := blocker(t)
-	s := startServer(t, reg, url)
+// shutdownDuringCall starts a call to the blocker's "block" function, begins
+// a Shutdown while it runs, then lets the call finish. It returns the reply
+// the caller got and what Shutdown returned.
+func shutdownDuringCall(t *testing.T, s *Server, url string, started <-chan struct{}, release chan struct{}) ([]byte, error) {
+	t.Helper()
 	ctx, err := dialClient(t, url).OpenContext()
 	if err != nil {
 		t.Fatal(err)
@@ -172,12 +172,21 @@ func TestShutdownWaitsForCallsInFlight(t *testing.T) {
 		shut <- s.Shutdown(sctx)
 	}()
 	close(release)
-	env, rec := readReply(t, <-replies)
+	return <-replies, <-shut
+}
+
+func TestShutdownWaitsForCallsInFlight(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	url := "ipc://" + sock
+	reg, started, release := blocker(t)
+	s := startServer(t, reg, url)
+	reply, err := shutdownDuringCall(t, s, url, started, release)
+	env, rec := readReply(t, reply)
 	if rec == nil {
 		t.Fatalf("call in flight got %v %q, want its result", env.Type, env.Error)
 	}
 	rec.Release()
-	if err := <-shut; err != nil {
+	if err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
 	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
@@ -220,25 +229,11 @@ func TestShutdownHooksRunOnceAfterCallsFinish(t *testing.T) {
 		}
 	}
 	s := startServer(t, reg, url, WithOnShutdown(hook("first")), WithOnShutdown(hook("second")), WithOnShutdown(nil))
-	ctx, err := dialClient(t, url).OpenContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	replies := make(chan []byte, 1)
-	go func() { replies <- roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)) }()
-	<-started
-
-	shut := make(chan error, 1)
-	go func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		shut <- s.Shutdown(sctx)
-	}()
-	close(release)
-	if _, rec := readReply(t, <-replies); rec != nil {
+	reply, err := shutdownDuringCall(t, s, url, started, release)
+	if _, rec := readReply(t, reply); rec != nil {
 		rec.Release()
 	}
-	if err := <-shut; err != nil {
+	if err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
 	// A second Shutdown must not run the hooks again.
