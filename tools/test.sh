@@ -28,7 +28,7 @@ check() { # name, command...
   if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
-go_sources() { find inst/go inst/examples tests/testthat/go -name '*.go' -not -path '*/vendor/*' 2>/dev/null; }
+go_sources() { find inst/go inst/examples tests/testthat/go bench/go -name '*.go' -not -path '*/vendor/*' 2>/dev/null; }
 
 # staticcheck is built once from the offline module mirror, into .cache/bin.
 staticcheck_bin() {
