@@ -1,7 +1,3 @@
-rpc_server <- function(..., .local_envir = parent.frame()) {
-  local_mangoro_server(test_program("rpc-example"), ..., .local_envir = .local_envir)
-}
-
 test_that("the manifest lists the example functions with descriptions", {
   srv <- rpc_server()
   m <- mangoro_rpc_get_manifest(srv)
