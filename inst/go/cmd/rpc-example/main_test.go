@@ -46,7 +46,10 @@ type server struct {
 	done   chan error
 }
 
-func startProcess(t *testing.T, env []string, args ...string) *server {
+// spawn starts main() in a child process with env added to the test's
+// environment. The caller starts the goroutine that reads stdout and
+// sends cmd.Wait()'s result on done.
+func spawn(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), append([]string{runMainEnv + "=1"}, env...)...)
@@ -63,14 +66,20 @@ func startProcess(t *testing.T, env []string, args ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		_, _ = io.Copy(io.Discard, s.stdout) // drained only after readLine
-	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-s.done
 	})
-	go func() { s.done <- cmd.Wait() }()
+	return s
+}
+
+func startProcess(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	s := spawn(t, env, args...)
+	go func() {
+		_, _ = io.Copy(io.Discard, s.stdout)
+		s.done <- s.cmd.Wait()
+	}()
 	return s
 }
 
@@ -94,35 +103,17 @@ func (s *server) exitCode(t *testing.T) int {
 	}
 }
 
-// readyLine starts a process with MANGORO_READY=stdout and returns its
+// readyProcess starts a process with MANGORO_READY=stdout and returns its
 // first stdout line.
 func readyProcess(t *testing.T, env []string, url string) (*server, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], url)
-	cmd.Env = append(os.Environ(), append([]string{runMainEnv + "=1", "MANGORO_READY=stdout"}, env...)...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-s.done
-	})
+	s := spawn(t, append([]string{"MANGORO_READY=stdout"}, env...), url)
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := s.stdout.ReadString('\n')
 		lines <- line
 		_, _ = io.Copy(io.Discard, s.stdout)
-		s.done <- cmd.Wait()
+		s.done <- s.cmd.Wait()
 	}()
 	select {
 	case line := <-lines:
