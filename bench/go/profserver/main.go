@@ -1,5 +1,5 @@
 // Command profserver serves the bulk benchmark functions (add, echoString:
-// the same code as rpc-example) through rgoipc.Run while writing a Go CPU
+// the same code as rpc-example) through rgoipc.Main while writing a Go CPU
 // profile, so the bench can show where the server spends its time.
 //
 //	profserver <url> <cpu.pprof>
@@ -11,13 +11,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 
 	"mangoro/pkg/rgoipc"
 )
@@ -48,30 +44,12 @@ func main() {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		logger.Fatal(err)
 	}
-
-	ctx, cancel := context.WithCancelCause(context.Background())
-	go func() {
-		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-		cancel(fmt.Errorf("received %v", <-sigs))
-	}()
-	if os.Getenv(rgoipc.EnvParent) == "stdin" {
-		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
-			cancel(errors.New("stdin closed"))
-		}()
-	}
-	opts := []rgoipc.Option{rgoipc.WithLogger(logger)}
-	if os.Getenv(rgoipc.EnvReady) == "stdout" {
-		opts = append(opts, rgoipc.WithReady(func(addr string) {
-			fmt.Fprintf(os.Stdout, "mangoro-ready %s\n", addr)
-			os.Stdout = os.Stderr
-		}))
-	}
-	runErr := rgoipc.Run(ctx, os.Args[1], reg, opts...)
-	pprof.StopCPUProfile()
-	_ = f.Close()
-	if runErr != nil {
-		logger.Fatal(runErr)
-	}
+	// rgoipc.Main handles the process contract (signals, stdin, ready
+	// line) and takes the URL as its only argument; the profile is
+	// written out as the server shuts down.
+	os.Args = os.Args[:2]
+	rgoipc.Main(reg, rgoipc.WithLogger(logger), rgoipc.WithOnShutdown(func(context.Context) {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}))
 }
