@@ -17,7 +17,8 @@
 #'   [mangoro_server_log()].
 #' @param binary Character scalar; path of the Go executable.
 #' @param url Character scalar; the address to serve on. Default: a fresh
-#'   private `ipc://` path from [create_ipc_path()].
+#'   private `ipc://` path from [create_ipc_path()]. For TCP, port 0 lets the
+#'   server pick a free port; `srv$url` then holds the address it bound.
 #' @param args Character vector, default `character()`; more arguments after
 #'   the URL.
 #' @param env Named character vector or `NULL` (default); environment
@@ -76,9 +77,10 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
   ok <- FALSE
   on.exit(if (!ok) close(srv), add = TRUE)
 
-  wait_ready_line(srv, deadline)
+  # The ready line names the bound address: for tcp://host:0 it has the port.
+  srv$url <- sub("^mangoro-ready\\s+", "", trimws(wait_ready_line(srv, deadline)))
   srv$cv <- nanonext::cv()
-  srv$sock <- nanonext::socket("req", dial = url, autostart = TRUE)
+  srv$sock <- nanonext::socket("req", dial = srv$url, autostart = TRUE)
   nanonext::pipe_notify(srv$sock, srv$cv, remove = TRUE)
   srv$ctx <- nanonext::context(srv$sock)
   left <- function() max(1, deadline - mclock())

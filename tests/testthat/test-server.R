@@ -21,6 +21,13 @@ test_that("a server starts, prints, answers and closes (twice)", {
   expect_match(mangoro_server_log(srv), "^\\[rpc-example\\] ", all = FALSE)
 })
 
+test_that("a TCP server on port 0 is reached at the port it bound", {
+  srv <- local_mangoro_server(test_program("rpc-example"), url = "tcp://127.0.0.1:0")
+  expect_match(srv$url, "^tcp://127\\.0\\.0\\.1:[0-9]+$")
+  expect_false(grepl(":0$", srv$url))
+  expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2))$result, 3)
+})
+
 test_that("start-up failures are mangoro_start_error with status and stderr", {
   bin <- test_program("rpc-example")
   e <- expect_error(mangoro_server_start(bin, url = "bogus://nowhere"), class = "mangoro_start_error")
