@@ -29,7 +29,8 @@
 #' server offers. Calls raise the errors documented in [mangoro_rpc_call()].
 #' @export
 #' @examplesIf mangoro::mangoro_go_available()
-#' srv <- mangoro_server_start(mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro")))
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
 #' add <- mangoro_function(srv, "add")
 #' add
 #' add(c(1.5, 2.5, NA), 1)
@@ -78,7 +79,8 @@ go_function <- function(server, name, entry, simplify, timeout) {
   names(fmls) <- arg_names
   if (variadic) fmls <- c(fmls, alist(... = ))
 
-  fn <- function() {
+  # Defined with `...` so code checks see it; formals() below sets the real ones.
+  fn <- function(...) {
     # Evaluating each formal makes R report a missing required one by name.
     env <- environment()
     args <- lapply(stats::setNames(nm = arg_names), function(a) eval(as.name(a), env))
