@@ -42,8 +42,8 @@ func register(reg *rgoipc.Registry) error {
 			return out
 		}, rgoipc.ArgNames("x", "y"), rgoipc.Describe("Element-wise x + y; NA in either gives NA")),
 
-		reg.Func("echoString", func(x []*string) []*string { return x },
-			rgoipc.ArgNames("x"), rgoipc.Describe("Returns the character vector x unchanged, NA kept")),
+		reg.Func("echoString", func(s []*string) []*string { return s },
+			rgoipc.ArgNames("s"), rgoipc.Describe("Returns the character vector s unchanged, NA kept")),
 
 		reg.Func("sleep", sleep,
 			rgoipc.ArgNames("ms"), rgoipc.Describe("Sleeps ms milliseconds (cancelled at shutdown) and returns ms")),
@@ -67,7 +67,7 @@ func register(reg *rgoipc.Registry) error {
 		}, transposeMatrix, rgoipc.Describe("Takes n float64 columns of m rows; returns m columns V1..Vm of n rows (the transpose)")),
 
 		reg.HandleFunc("echoStruct", rgoipc.Signature{
-			Args: []rgoipc.Arg{{Name: "x", Type: rgoipc.Struct(
+			Args: []rgoipc.Arg{{Name: "person", Type: rgoipc.Struct(
 				rgoipc.Field{Name: "name", Type: rgoipc.String()},
 				// R sends integer ages as int32 and double ages as
 				// float64; "any" keeps whichever came.
@@ -75,7 +75,7 @@ func register(reg *rgoipc.Registry) error {
 			)}},
 			Returns:    rgoipc.Struct(rgoipc.Field{Name: "name", Type: rgoipc.String()}, rgoipc.Field{Name: "age", Type: rgoipc.Any()}),
 			Vectorized: true,
-		}, echoStruct, rgoipc.Describe("Returns a data.frame column x (name, age) unchanged")),
+		}, echoStruct, rgoipc.Describe("Returns the data.frame column person (name, age) unchanged, as column person")),
 
 		reg.HandleFunc("echo", rgoipc.Signature{
 			Variadic: ptr(rgoipc.Any()),
@@ -150,7 +150,7 @@ func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, e
 }
 
 func echoStruct(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
-	return rgoipc.NewResult(args.Mem()).Column("x", args.Struct("x")).Record()
+	return rgoipc.NewResult(args.Mem()).Column("person", args.Struct("person")).Record()
 }
 
 func echo(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {

@@ -321,7 +321,7 @@ func TestFunctions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: st.DataType(), Nullable: true}}, nil), []arrow.Array{st}, 2)
+		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "person", Type: st.DataType(), Nullable: true}}, nil), []arrow.Array{st}, 2)
 	}
 	intAge := func() arrow.Array {
 		b := array.NewInt32Builder(d)
@@ -331,7 +331,7 @@ func TestFunctions(t *testing.T) {
 	strRec := func() arrow.RecordBatch {
 		b := array.NewStringBuilder(d)
 		b.AppendValues([]string{"a", "", "ü"}, []bool{true, false, true})
-		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.BinaryTypes.String, Nullable: true}}, nil), []arrow.Array{b.NewArray()}, 3)
+		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil), []arrow.Array{b.NewArray()}, 3)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -383,5 +383,70 @@ func TestFunctions(t *testing.T) {
 	}
 	if !strings.Contains(string(manifest), `"variadic":"float64"`) {
 		t.Errorf("transposeMatrix is not marked variadic in the manifest")
+	}
+}
+
+// TestArgumentAndResultNames pins the names the prototype's README uses:
+// echoString(s) and add(x, y) answer a column "result", echoStruct(person)
+// answers its struct column as "person".
+func TestArgumentAndResultNames(t *testing.T) {
+	reg := rgoipc.NewRegistry()
+	if err := register(reg); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		fn, arg, result string
+	}{
+		{"add", "x", "result"},
+		{"echoString", "s", "result"},
+		{"echoStruct", "person", "person"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fn, func(t *testing.T) {
+			sig, ok := reg.Signature(tc.fn)
+			if !ok {
+				t.Fatalf("%s is not registered", tc.fn)
+			}
+			if len(sig.Args) == 0 || sig.Args[0].Name != tc.arg {
+				t.Fatalf("first argument of %s: got %+v, want %q", tc.fn, sig.Args, tc.arg)
+			}
+		})
+	}
+	mem := memory.DefaultAllocator
+	srv := rgoipc.NewServer(reg, rgoipc.WithLogger(nil))
+	b := array.NewStringBuilder(mem)
+	b.AppendValues([]string{"a"}, nil)
+	s := b.NewArray()
+	st, err := array.NewStructArray([]arrow.Array{s, s}, []string{"name", "age"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		fn, want string
+		args     arrow.RecordBatch
+	}{
+		{"add", "result", rec(t, mem, "x", []float64{1}, nil, "y", []float64{2}, nil)},
+		{"echoString", "result", array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: s.DataType(), Nullable: true}}, nil), []arrow.Array{s}, 1)},
+		{"echoStruct", "person", array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "person", Type: st.DataType(), Nullable: true}}, nil), []arrow.Array{st}, 1)},
+	}
+	for _, c := range calls {
+		env, err := rgoipc.DecodeEnvelope(srv.HandleMessage(context.Background(), callMsg(t, c.fn, c.args), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.Type == rgoipc.MsgError {
+			t.Fatalf("%s: %s", c.fn, env.Error)
+		}
+		r, err := ipc.NewReader(bytes.NewReader(env.Payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Next() {
+			t.Fatalf("%s: no batch: %v", c.fn, r.Err())
+		}
+		if got := r.RecordBatch().ColumnName(0); got != c.want {
+			t.Errorf("%s: result column %q, want %q", c.fn, got, c.want)
+		}
+		r.Release()
 	}
 }
