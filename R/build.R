@@ -11,6 +11,20 @@
 #' (`github.com/apache/arrow-go/v18/...`), `golang.org/x/mod/...` and mangoro's
 #' own Go library (`mangoro/pkg/rgoipc`).
 #'
+#' @section Arrow's old import path:
+#' Before arrow-go moved to its own repository, its packages were imported
+#' as `github.com/apache/arrow/go/v18/...`. A program that still does so is
+#' built against the vendored `github.com/apache/arrow-go/v18/...` (the same
+#' code and API): the build compiles a copy of your file with the import
+#' paths rewritten (quoted paths only, same lines and columns, so compile
+#' errors still point at your file), and says so in a message (unless
+#' `quiet = TRUE`) with the fix: change the imports to
+#' `github.com/apache/arrow-go/v18/...`. Your file is never modified. Older
+#' major versions (`github.com/apache/arrow/go/v17/...`, v16, ..., and the
+#' unversioned `github.com/apache/arrow/go/arrow/...`) have other APIs and
+#' are not vendored: they are a `mangoro_build_error` naming the supported
+#' path.
+#'
 #' The go command runs with an environment built for this call: `-mod=vendor`,
 #' `GOPROXY=off`, `GOTOOLCHAIN=local`, `GOWORK=off`, `CGO_ENABLED=0`, telemetry
 #' off, and `HOME`, `XDG_CONFIG_HOME` and `GOENV` pointed into the session's
@@ -53,8 +67,8 @@
 #'   (e.g. `"-race"`, `"-tags=foo"`).
 #' @param rebuild Logical, default `FALSE`: compile even if nothing changed.
 #' @param quiet Logical, default `FALSE`: suppress the messages that show the
-#'   command and progress.
-#' @return `out`, invisibly.
+#'   command and progress, and the one about arrow's old import path.
+#' @return `out`, the path of the binary.
 #' @section Errors:
 #' A compile error raises a `mangoro_build_error` whose message shows Go's
 #' diagnostics with your own file paths and line numbers; the condition
@@ -69,6 +83,8 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
                              rebuild = FALSE, quiet = FALSE) {
   extra <- build_flags(...)
   files <- build_sources(src)
+  rewritten <- old_arrow_imports(files, quiet)
+  on.exit(unlink(rewritten), add = TRUE)
   out <- build_output(out, src)
   go <- mangoro_go_binary()
   gocache <- resolve_gocache(gocache)
@@ -78,11 +94,11 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
   stamp <- build_stamp_path(out)
   if (!isTRUE(rebuild) && build_is_current(stamp, key, out)) {
     if (!quiet) message("mangoro: ", out, " is up to date (rebuild = TRUE forces a build)")
-    return(invisible(out))
+    return(out)
   }
 
   pkgdir <- paste0("cmd/_mangoro/", substr(key, 1L, 12L))
-  overlay <- write_overlay(files, module, pkgdir)
+  overlay <- write_overlay(files, module, pkgdir, rewritten)
   on.exit(unlink(overlay), add = TRUE)
   # -trimpath keeps absolute paths out of the binary and, as important, out
   # of Go's cache keys: a reinstalled mangoro (or R CMD check's copy) at
@@ -115,7 +131,7 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
     message(sprintf("mangoro: built %s in %.1f s", out,
                     as.numeric(difftime(Sys.time(), started, units = "secs"))))
   }
-  invisible(out)
+  out
 }
 
 build_flags <- function(...) {
@@ -199,18 +215,62 @@ describe_src <- function(src) {
   if (length(src) == 1L) src else sprintf("%s (and %d more)", src[1], length(src) - 1L)
 }
 
-# The overlay maps each user file into a directory of the module that does not
-# exist on disk, and puts back vendored files shipped under short names.
-write_overlay <- function(files, module, pkgdir) {
+# The overlay maps each user file (or its rewritten copy, see
+# old_arrow_imports()) into a directory of the module that does not exist on
+# disk, and puts back vendored files shipped under short names.
+write_overlay <- function(files, module, pkgdir, rewritten = character()) {
   targets <- file.path(module, pkgdir, basename(files))
-  replace <- stats::setNames(as.list(files), targets)
-  replace <- c(replace, longpath_overlay(module))
-  json <- sprintf("{\"Replace\": {%s}}", paste(
-    sprintf("%s: %s", overlay_quote(names(replace)), overlay_quote(unlist(replace))),
-    collapse = ", "))
+  sources <- files
+  swap <- match(names(rewritten), files)
+  sources[swap] <- unname(rewritten)
+  replace <- c(stats::setNames(as.list(sources), targets), longpath_overlay(module))
+  json <- jsonlite::toJSON(list(Replace = replace), auto_unbox = TRUE)
   path <- tempfile("mangoro-overlay-", fileext = ".json")
-  writeLines(json, path, useBytes = TRUE)
+  writeLines(enc2utf8(as.character(json)), path, useBytes = TRUE)
   path
+}
+
+# arrow-go was the module github.com/apache/arrow/go/vNN inside apache/arrow
+# up to v17; v18 moved to github.com/apache/arrow-go/v18 with the same API.
+# Only v18 is mapped: older majors differ in API and are not vendored.
+arrow_old_re <- "[\"`]github\\.com/apache/arrow/go(/[^\"`]*)?[\"`]"
+arrow_v18_re <- "([\"`])github\\.com/apache/arrow/go/v18([/\"`])"
+arrow_new <- "github.com/apache/arrow-go/v18"
+
+# Returns, for each file that imports arrow's v18 package under its old path,
+# a temporary copy with the paths rewritten (named by the user's file). The
+# two paths have the same length, so lines and columns stay where they were.
+old_arrow_imports <- function(files, quiet) {
+  rewritten <- character()
+  old <- character()
+  for (f in files) {
+    lines <- readLines(f, warn = FALSE)
+    found <- regmatches(lines, gregexpr(arrow_old_re, lines, useBytes = TRUE))
+    if (!any(lengths(found))) next
+    paths <- gsub("^.|.$", "", unlist(found), useBytes = TRUE)
+    line_of <- rep(seq_along(lines), lengths(found))
+    other <- !grepl("^github\\.com/apache/arrow/go/v18(/|$)", paths, useBytes = TRUE)
+    if (any(other)) {
+      mangoro_abort(
+        c(sprintf("%s:%d imports %s, an old arrow-go path that mangoro does not vendor.",
+                  f, line_of[other][1L], paths[other][1L]),
+          sprintf("mangoro vendors arrow-go v18 only: import %s/... (e.g. %s/arrow/ipc).",
+                  arrow_new, arrow_new)),
+        "mangoro_build_error"
+      )
+    }
+    copy <- tempfile("mangoro-src-", fileext = ".go")
+    writeLines(gsub(arrow_v18_re, paste0("\\1", arrow_new, "\\2"), lines, useBytes = TRUE),
+               copy, useBytes = TRUE)
+    rewritten[f] <- copy
+    old <- c(old, f)
+  }
+  if (length(old) && !quiet) {
+    message("mangoro: ", paste(old, collapse = " and "), " import(s) arrow-go under its old path ",
+            "github.com/apache/arrow/go/v18/...; building against the vendored ", arrow_new,
+            " (the same API). To silence this message, change the imports to ", arrow_new, "/...")
+  }
+  rewritten
 }
 
 longpath_overlay <- function(module) {
@@ -221,12 +281,6 @@ longpath_overlay <- function(module) {
   long <- file.path(module, vapply(rows, `[`, "", 2L))
   keep <- !file.exists(long)          # a source checkout has the originals
   stats::setNames(as.list(file.path(module, "_longpaths", short[keep])), long[keep])
-}
-
-overlay_quote <- function(x) {
-  x <- gsub("\\", "\\\\", x, fixed = TRUE)
-  x <- gsub("\"", "\\\"", x, fixed = TRUE)
-  paste0("\"", x, "\"")
 }
 
 # Go reports files relative to its working directory (the module); show the

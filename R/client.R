@@ -78,20 +78,39 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
 #' Asks the server which functions it offers (message type 0).
 #'
 #' @inheritParams mangoro_rpc_call
+#' @param simplify Logical scalar, default `TRUE`: simplify the JSON as
+#'   [jsonlite::fromJSON()] does, so arrays of objects become data frames
+#'   (`manifest$add$Args$Name` is `c("x", "y")`). `FALSE` keeps the nested
+#'   form: objects become named lists, arrays lists, `null` `NULL`
+#'   (`manifest$add$Args[[1]]$Name`); a `mangoro_server` keeps this form in
+#'   `srv$manifest`.
 #' @return A named list, one element per function, each a list with `Args`
-#'   (a list of `Name`, `Type`, `Optional`, `Default`), `ReturnType`,
-#'   `Vectorized` and `Metadata` (e.g. `description`), as in the server's JSON:
-#'   objects become named lists, arrays lists, `null` `NULL`.
+#'   (with `simplify = TRUE` a data.frame with columns `Name`, `Type` (itself
+#'   a data.frame: `Type`, `Nullable`, ...), `Optional` and `Default`, or an
+#'   empty list for a function without fixed arguments), `ReturnType`,
+#'   `Vectorized` and `Metadata` (e.g. `description`), with the server's JSON
+#'   keys.
 #' @section Errors: as [mangoro_rpc_call()]; a reply that is not valid JSON is
 #'   a `mangoro_protocol_error`.
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' manifest <- mangoro_rpc_get_manifest(srv)
+#' manifest$add$Args$Name
+#' manifest$add$Metadata$description
+#' close(srv)
 #' @export
-mangoro_rpc_get_manifest <- function(sock, timeout = NULL) {
+mangoro_rpc_get_manifest <- function(sock, timeout = NULL, simplify = TRUE) {
+  if (!is.logical(simplify) || length(simplify) != 1L || is.na(simplify)) {
+    mangoro_abort(sprintf("`simplify` must be TRUE or FALSE, not %s.", format_value(simplify)),
+                  class = "mangoro_input_error")
+  }
   target <- rpc_target(sock)
   reply <- rpc_request(target, mangoro_rpc_manifest_request(), timeout)
   env <- reply_envelope(reply, "the manifest request", target)
   if (env$type == envelope_type[["error"]]) remote_abort(env, NULL)
   if (env$type != envelope_type[["manifest"]]) unexpected_type(env, "manifest (0)")
-  json_parse(env$payload)
+  json_parse(env$payload, simplify = simplify)
 }
 
 # Info request (type 4). A server that does not know it answers type 3:
@@ -101,6 +120,33 @@ rpc_get_info <- function(target, timeout = NULL) {
   env <- reply_envelope(reply, "the info request", target)
   if (env$type != envelope_type[["info"]]) return(NULL)
   json_parse(env$payload)
+}
+
+# JSON from the server (raw bytes or a string) via jsonlite; anything it
+# cannot read is a protocol error. parse_json() never takes the text for a
+# file name or URL, as fromJSON() may. A \u0000 escape is refused: R strings
+# cannot hold NUL and jsonlite would silently cut the string there.
+json_parse <- function(text, simplify = FALSE) {
+  bad <- function(what) {
+    mangoro_abort(
+      c(sprintf("Malformed JSON from the server: %s.", what),
+        sprintf("Text starts: %s", encodeString(substr(text, 1L, 80L), quote = "\"")),
+        "Is the server a mangoro (rgoipc) program of a matching version?"),
+      class = "mangoro_protocol_error"
+    )
+  }
+  if (is.raw(text)) {
+    if (any(text == as.raw(0L))) { text <- ""; bad("a NUL byte") }
+    text <- rawToChar(text)
+  }
+  if (!is.character(text) || length(text) != 1L || is.na(text)) bad("not a string")
+  Encoding(text) <- "UTF-8"
+  if (!validUTF8(text)) { text <- iconv(text, "UTF-8", "UTF-8", sub = "?"); bad("not valid UTF-8") }
+  if (grepl("(^|[^\\\\])(\\\\\\\\)*\\\\u0000", text, perl = TRUE)) bad("a \\u0000 (NUL) escape")
+  tryCatch(
+    jsonlite::parse_json(text, simplifyVector = simplify),
+    error = function(e) bad(trimws(strsplit(conditionMessage(e), "\n", fixed = TRUE)[[1L]][1L]))
+  )
 }
 
 # Target: list(sock, ctx (reusable for sync calls), server or NULL, info).

@@ -86,7 +86,7 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
   left <- function() max(1, deadline - mclock())
   target <- rpc_target(srv)
   srv$manifest <- tryCatch(
-    mangoro_rpc_get_manifest(srv, timeout = left()),
+    mangoro_rpc_get_manifest(srv, timeout = left(), simplify = FALSE),
     mangoro_error = function(e) start_abort(srv, c("It did not answer the manifest request:",
                                                     conditionMessage(e)))
   )
