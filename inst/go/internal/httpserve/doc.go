@@ -16,11 +16,11 @@
 // written plainly or percent-encoded (%2e%2e): 400 Bad Request. Clients
 // and proxies normalise such paths, so a legitimate request never has them.
 // Dotfiles (any segment starting with ".", such as .git or .env) answer
-// 404 unless Config.Dotfiles is set. A path that exists is resolved with
+// 404 unless Options.Dotfiles is set. A path that exists is resolved with
 // filepath.EvalSymlinks and must stay inside the (also resolved) root:
 // a symbolic link pointing outside answers 403, one pointing inside is
 // followed. Only regular files are served; directories answer with their
-// index.html, else a listing when Config.Listing is set, else 403.
+// index.html, else a listing when Options.Listing is set, else 403.
 //
 // Resolving and opening are two steps, so someone who can write into the
 // served directory could swap a component for a symlink in between. The
@@ -46,4 +46,11 @@
 // A bare port ("8080", ":8080") binds 127.0.0.1 only; pass "0.0.0.0:8080"
 // to serve every interface. TLS uses the given PEM certificate and key
 // with TLS 1.2 or later.
+//
+// Listings and dotfiles default by the bound address (Config.Listing and
+// Config.Dotfiles, Auto): on for a loopback address, as net/http's
+// FileServer and a local preview of a site expect, off for any other
+// address, where they would show every file name and secrets such as .env
+// to the network. On and Off override the default; links leaving the root
+// are refused either way.
 package httpserve

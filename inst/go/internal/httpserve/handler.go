@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -228,17 +227,18 @@ func (h *fileHandler) serveDir(w http.ResponseWriter, r *http.Request, dir strin
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	title := html.EscapeString(path.Join(append([]string{h.prefix}, rel...)...))
+	// The page starts as net/http's FileServer listing does (doctype,
+	// viewport, <pre>), which scripts written for the prototype read.
 	var b strings.Builder
-	fmt.Fprintf(&b, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<h1>%s</h1>\n<ul>\n", title, title)
+	b.WriteString("<!doctype html>\n<meta name=\"viewport\" content=\"width=device-width\">\n<pre>\n")
 	for _, n := range names {
 		href := url.PathEscape(strings.TrimSuffix(n, "/"))
 		if strings.HasSuffix(n, "/") {
 			href += "/"
 		}
-		fmt.Fprintf(&b, "<li><a href=\"%s\">%s</a></li>\n", html.EscapeString(href), html.EscapeString(n))
+		fmt.Fprintf(&b, "<a href=\"%s\">%s</a>\n", html.EscapeString(href), html.EscapeString(n))
 	}
-	b.WriteString("</ul>\n")
+	b.WriteString("</pre>\n")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if r.Method == http.MethodHead {
 		return

@@ -250,6 +250,10 @@ func TestListing(t *testing.T) {
 	}
 	w := rawRequest(t, newTestHandler(t, Options{Dir: root, Listing: true}), "GET", "/sub/", nil)
 	body := w.Body.String()
+	const head = "<!doctype html>\n<meta name=\"viewport\" content=\"width=device-width\">\n<pre>\n"
+	if !strings.HasPrefix(body, head) || !strings.HasSuffix(body, "</pre>\n") {
+		t.Errorf("listing does not look like net/http's:\n%s", body)
+	}
 	for _, want := range []string{`href="file.json"`, `href="up/"`, `href="%3Cb%3E&amp;x.txt"`, "&lt;b&gt;&amp;x.txt"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("listing lacks %s:\n%s", want, body)

@@ -40,8 +40,33 @@ func errorf(kind error, format string, args ...any) error {
 	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
+// Switch is a server option that is on, off, or left to the default for
+// the address the server binds (see Config).
+type Switch int8
+
+// Values of a Switch.
+const (
+	Auto Switch = iota // on for a loopback address, off for any other
+	On
+	Off
+)
+
+// resolve says whether s is on for a server bound to a loopback address
+// (loopback true) or to any other.
+func (s Switch) resolve(loopback bool) bool {
+	switch s {
+	case On:
+		return true
+	case Off:
+		return false
+	}
+	return loopback
+}
+
 // Config describes one server for Manager.Start.
 type Config struct {
+	// Options says what is served. Its Listing and Dotfiles are set by
+	// Start from the Switches of the same names below.
 	Options
 	// Addr is "host:port", ":port" or "port"; a missing host means
 	// 127.0.0.1 and port 0 picks a free port.
@@ -51,6 +76,14 @@ type Config struct {
 	CertFile, KeyFile string
 	// Silent turns off the request log.
 	Silent bool
+	// Listing and Dotfiles choose Options.Listing and Options.Dotfiles.
+	// Auto (the zero value) turns both on when the bound address is a
+	// loopback one, as net/http's FileServer does and as a local preview
+	// expects, and off for any other address (0.0.0.0, a LAN address):
+	// there, anyone on the network could read a listing of every file or
+	// secrets kept in dotfiles (.env, .git), so exposing them must be asked
+	// for with On.
+	Listing, Dotfiles Switch
 }
 
 // States in Status.State.
@@ -61,8 +94,11 @@ const (
 
 // Status describes one server.
 type Status struct {
-	State   string // StateRunning or StateStopped
-	Message string // one line for people
+	State string // StateRunning or StateStopped
+	// Message is one line for people: "HTTP server started on ADDR" from
+	// Start, "running at ADDR" (or "stopped") from Status, "HTTP server
+	// stopped" from Stop.
+	Message string
 	Addr    string // the bound address, "" when none
 	URL     string // where the files are, e.g. "https://127.0.0.1:8443/data/"
 	Dir     string
@@ -125,11 +161,11 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	h, err := NewHandler(cfg.Options)
-	if err != nil {
+	// Checked before binding, with the options set later from the bound
+	// address: only Listing and Dotfiles depend on it.
+	if _, err := NewHandler(cfg.Options); err != nil {
 		return Status{}, &kindError{kind: ErrBadConfig, msg: err.Error()}
 	}
-	fh := h.(*fileHandler)
 	var tlsConfig *tls.Config
 	if cfg.TLS {
 		if tlsConfig, err = loadTLS(cfg.CertFile, cfg.KeyFile); err != nil {
@@ -154,6 +190,15 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 		}
 		return Status{}, errorf(ErrListen, "cannot listen on %s: %v", addr, err)
 	}
+	loopback := isLoopback(ln.Addr())
+	cfg.Options.Listing = cfg.Listing.resolve(loopback)
+	cfg.Options.Dotfiles = cfg.Dotfiles.resolve(loopback)
+	h, err := NewHandler(cfg.Options)
+	if err != nil {
+		_ = ln.Close()
+		return Status{}, &kindError{kind: ErrBadConfig, msg: err.Error()}
+	}
+	fh := h.(*fileHandler)
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
@@ -180,12 +225,12 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 	s.status = Status{
 		State:  StateRunning,
 		Addr:   bound,
-		URL:    scheme + "://" + urlHost(ln.Addr()) + fh.prefix,
+		URL:    scheme + "://" + urlHost(ln.Addr(), addr) + fh.prefix,
 		Dir:    fh.root,
 		Prefix: fh.prefix,
 		TLS:    cfg.TLS,
 	}
-	s.status.Message = fmt.Sprintf("serving %s at %s", s.status.Dir, s.status.URL)
+	s.status.Message = "running at " + bound
 	m.servers[bound] = s
 	go func() {
 		defer close(s.done)
@@ -196,23 +241,44 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 			m.mu.Unlock()
 		}
 	}()
-	m.logger.Print(s.status.Message)
-	return s.status, nil
+	m.logger.Printf("serving %s at %s (listing %s, dotfiles %s)", s.status.Dir, s.status.URL,
+		onOff(fh.opts.Listing), onOff(fh.opts.Dotfiles))
+	st := s.status
+	st.Message = "HTTP server started on " + bound
+	return st, nil
 }
 
-// urlHost is the host:port for a URL: an unspecified address (0.0.0.0,
-// ::) becomes the loopback one, which is where a local client connects.
-func urlHost(a net.Addr) string {
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// isLoopback says whether a listener's address is a loopback one
+// (127.0.0.0/8, ::1); the unspecified address (0.0.0.0, ::) is not.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// urlHost is the host:port for a URL: an unspecified address becomes the
+// loopback one, which is where a local client connects. Go binds
+// "0.0.0.0:port" dual-stack and reports it as "[::]:port", so the family
+// asked for (in asked, the normalised address) picks 127.0.0.1 or ::1.
+func urlHost(a net.Addr, asked string) string {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok {
 		return a.String()
 	}
 	ip := tcp.IP
-	switch {
-	case ip.Equal(net.IPv4zero):
-		ip = net.IPv4(127, 0, 0, 1)
-	case ip.Equal(net.IPv6unspecified):
+	if ip.IsUnspecified() {
 		ip = net.IPv6loopback
+		if host, _, err := net.SplitHostPort(asked); err == nil {
+			if h := net.ParseIP(host); h != nil && h.To4() != nil {
+				ip = net.IPv4(127, 0, 0, 1)
+			}
+		}
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 }
@@ -281,11 +347,7 @@ func (m *Manager) Status(addr string) ([]Status, error) {
 		return nil, err
 	}
 	if len(found) == 0 {
-		msg := "no HTTP server is running"
-		if addr != "" {
-			msg = fmt.Sprintf("no HTTP server is running at %s", addr)
-		}
-		return []Status{{State: StateStopped, Message: msg}}, nil
+		return []Status{{State: StateStopped, Message: StateStopped}}, nil
 	}
 	out := make([]Status, len(found))
 	for i, s := range found {
@@ -319,7 +381,7 @@ func (m *Manager) Stop(ctx context.Context, addr string) ([]Status, error) {
 func (m *Manager) stop(ctx context.Context, s *server) Status {
 	st := s.status
 	st.State = StateStopped
-	st.Message = "stopped " + st.URL
+	st.Message = "HTTP server stopped"
 	if err := s.srv.Shutdown(ctx); err != nil {
 		// The grace period ended with downloads still going.
 		_ = s.srv.Close()
@@ -329,7 +391,7 @@ func (m *Manager) stop(ctx context.Context, s *server) Status {
 	m.mu.Lock()
 	delete(m.servers, s.status.Addr)
 	m.mu.Unlock()
-	m.logger.Print(st.Message)
+	m.logger.Printf("stopped %s", st.URL)
 	return st
 }
 

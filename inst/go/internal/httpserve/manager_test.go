@@ -77,7 +77,8 @@ func TestStartServesAtOnce(t *testing.T) {
 	if host != "127.0.0.1" || port == "0" {
 		t.Fatalf("bound %q, want 127.0.0.1 and a real port", st.Addr)
 	}
-	if st.State != StateRunning || st.URL != "http://"+st.Addr+"/files/" || st.Prefix != "/files/" || st.TLS {
+	if st.State != StateRunning || st.URL != "http://"+st.Addr+"/files/" || st.Prefix != "/files/" || st.TLS ||
+		st.Message != "HTTP server started on "+st.Addr {
 		t.Fatalf("status %+v", st)
 	}
 	// Start returned after binding, so the first request succeeds.
@@ -88,23 +89,25 @@ func TestStartServesAtOnce(t *testing.T) {
 		t.Errorf("request not logged: %q", logs.String())
 	}
 
+	running := st
+	running.Message = "running at " + st.Addr
 	sts, err := m.Status("")
-	if err != nil || len(sts) != 1 || sts[0] != st {
-		t.Fatalf("Status = %+v, %v; want [%+v]", sts, err, st)
+	if err != nil || len(sts) != 1 || sts[0] != running {
+		t.Fatalf("Status = %+v, %v; want [%+v]", sts, err, running)
 	}
 	sts, err = m.Status(st.Addr)
-	if err != nil || len(sts) != 1 || sts[0] != st {
+	if err != nil || len(sts) != 1 || sts[0] != running {
 		t.Fatalf("Status(%s) = %+v, %v", st.Addr, sts, err)
 	}
 	sts, err = m.Stop(context.Background(), st.Addr)
-	if err != nil || len(sts) != 1 || sts[0].State != StateStopped || sts[0].Message != "stopped "+st.URL {
+	if err != nil || len(sts) != 1 || sts[0].State != StateStopped || sts[0].Message != "HTTP server stopped" {
 		t.Fatalf("Stop = %+v, %v", sts, err)
 	}
 	if _, err := http.Get(st.URL + "hello.txt"); err == nil {
 		t.Error("server still answers after Stop")
 	}
 	sts, _ = m.Status("")
-	if len(sts) != 1 || sts[0].State != StateStopped || sts[0].Addr != "" {
+	if len(sts) != 1 || sts[0].State != StateStopped || sts[0].Message != "stopped" || sts[0].Addr != "" {
 		t.Fatalf("Status after stop = %+v", sts)
 	}
 }
@@ -319,7 +322,7 @@ func TestStopLetsDownloadsFinish(t *testing.T) {
 		t.Fatalf("download cut short: %d more bytes, %v", rest, err)
 	}
 	sts := <-stopped
-	if len(sts) != 1 || sts[0].Message != "stopped "+st.URL {
+	if len(sts) != 1 || sts[0].Message != "HTTP server stopped" {
 		t.Fatalf("Stop = %+v", sts)
 	}
 }
@@ -363,6 +366,71 @@ func TestNormalizeAddr(t *testing.T) {
 		got, err := NormalizeAddr(tt.in)
 		if got != tt.want || (err == nil) != (tt.want != "") {
 			t.Errorf("NormalizeAddr(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestDefaultsByAddress: listing and dotfiles are on by default for a
+// loopback address (as net/http's FileServer) and off for any other;
+// On and Off override either way, and a symbolic link leaving the root is
+// refused whatever they are. The unspecified address is only reached
+// through 127.0.0.1 here.
+func TestDefaultsByAddress(t *testing.T) {
+	root := testTree(t)
+	tests := []struct {
+		name              string
+		addr              string
+		listing, dotfiles Switch
+		wantList, wantDot int
+	}{
+		{"loopback default", "127.0.0.1:0", Auto, Auto, 200, 200},
+		{"bare port default", "0", Auto, Auto, 200, 200},
+		{"loopback off", "127.0.0.1:0", Off, Off, 403, 404},
+		{"loopback mixed", "127.0.0.1:0", Off, On, 403, 200},
+		{"unspecified default", "0.0.0.0:0", Auto, Auto, 403, 404},
+		{"unspecified on", "0.0.0.0:0", On, On, 200, 200},
+		{"unspecified listing only", "0.0.0.0:0", On, Auto, 200, 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTestManager(t)
+			st, err := m.Start(Config{Addr: tt.addr, Options: Options{Dir: root}, Silent: true,
+				Listing: tt.listing, Dotfiles: tt.dotfiles})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(st.URL, "http://127.0.0.1:") {
+				t.Fatalf("URL %s, want one on 127.0.0.1", st.URL)
+			}
+			code, body := get(t, http.DefaultClient, st.URL+"sub/")
+			if code != tt.wantList {
+				t.Errorf("GET sub/: %d, want %d", code, tt.wantList)
+			}
+			if code == 200 && (!strings.Contains(body, `<a href="file.json">file.json</a>`) ||
+				strings.Contains(body, ".hidden") != (tt.wantDot == 200)) {
+				t.Errorf("listing of sub/: %q", body)
+			}
+			if code, _ := get(t, http.DefaultClient, st.URL+".secret"); code != tt.wantDot {
+				t.Errorf("GET .secret: %d, want %d", code, tt.wantDot)
+			}
+			if code, body := get(t, http.DefaultClient, st.URL+"link-out"); code != 403 || strings.Contains(body, secret) {
+				t.Errorf("GET link-out: %d %q, want 403", code, body)
+			}
+		})
+	}
+}
+
+func TestSwitchResolve(t *testing.T) {
+	for _, tt := range []struct {
+		s              Switch
+		loopback, want bool
+	}{
+		{Auto, true, true}, {Auto, false, false},
+		{On, true, true}, {On, false, true},
+		{Off, true, false}, {Off, false, false},
+	} {
+		if got := tt.s.resolve(tt.loopback); got != tt.want {
+			t.Errorf("Switch(%d).resolve(%v) = %v, want %v", tt.s, tt.loopback, got, tt.want)
 		}
 	}
 }

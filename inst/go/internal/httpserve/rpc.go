@@ -29,11 +29,18 @@ func opt(name string, t rgoipc.Type, def any) rgoipc.Arg {
 	return rgoipc.Arg{Name: name, Type: t, Optional: true, Default: def}
 }
 
+// Outcome is the status column of startServer and stopServer replies when
+// they succeed (serverStatus reports the state instead).
+const Outcome = "ok"
+
 // Register adds startServer, stopServer and serverStatus, backed by m, to
 // reg. Each takes one row of arguments and returns one row per server with
-// the columns status ("running" or "stopped"), message, addr, url, dir,
-// prefix and tls; addr, url, dir and prefix are NA when no server is
-// concerned.
+// the columns status, message, addr, url, dir, prefix and tls; addr, url,
+// dir and prefix are NA when no server is concerned. The status is Outcome
+// ("ok") for startServer and stopServer, the state ("running" or
+// "stopped") for serverStatus; the messages are those of Status.Message.
+// startServer's listing and dotfiles are NA when not given, meaning Auto
+// (see Config).
 func Register(reg *rgoipc.Registry, m *Manager) error {
 	if err := reg.HandleFunc("startServer", rgoipc.Signature{
 		Args: []rgoipc.Arg{
@@ -46,13 +53,14 @@ func Register(reg *rgoipc.Registry, m *Manager) error {
 			opt("cert", rgoipc.String(), ""),
 			opt("key", rgoipc.String(), ""),
 			opt("silent", rgoipc.Bool(), false),
-			opt("listing", rgoipc.Bool(), false),
-			opt("dotfiles", rgoipc.Bool(), false),
+			opt("listing", rgoipc.Bool(), nil),
+			opt("dotfiles", rgoipc.Bool(), nil),
 		},
 		Returns: statusType,
 	}, m.rpcStart, rgoipc.Describe("Serves the directory dir under the URL path prefix at addr "+
 		"(\"host:port\", or a port for 127.0.0.1; port 0 picks a free one), over HTTPS when tls "+
-		"(cert and key are PEM files); returns the bound address and URL once listening")); err != nil {
+		"(cert and key are PEM files); listing and dotfiles default (NA) to on for a loopback address, off for "+
+		"any other; returns the bound address and URL once listening")); err != nil {
 		return err
 	}
 	if err := reg.HandleFunc("stopServer", rgoipc.Signature{
@@ -83,8 +91,8 @@ func (m *Manager) rpcStart(_ context.Context, args *rgoipc.Args) (arrow.RecordBa
 	cfg.CertFile = r.str("cert")
 	cfg.KeyFile = r.str("key")
 	cfg.Silent = r.flag("silent")
-	cfg.Listing = r.flag("listing")
-	cfg.Dotfiles = r.flag("dotfiles")
+	cfg.Listing = r.toggle("listing")
+	cfg.Dotfiles = r.toggle("dotfiles")
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -92,7 +100,7 @@ func (m *Manager) rpcStart(_ context.Context, args *rgoipc.Args) (arrow.RecordBa
 	if err != nil {
 		return nil, err
 	}
-	return statusRecord(args, []Status{st})
+	return statusRecord(args, Outcome, []Status{st})
 }
 
 func (m *Manager) rpcStop(ctx context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
@@ -113,7 +121,7 @@ func (m *Manager) rpcStop(ctx context.Context, args *rgoipc.Args) (arrow.RecordB
 	if err != nil {
 		return nil, err
 	}
-	return statusRecord(args, sts)
+	return statusRecord(args, Outcome, sts)
 }
 
 func (m *Manager) rpcStatus(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
@@ -126,16 +134,21 @@ func (m *Manager) rpcStatus(_ context.Context, args *rgoipc.Args) (arrow.RecordB
 	if err != nil {
 		return nil, err
 	}
-	return statusRecord(args, sts)
+	return statusRecord(args, "", sts)
 }
 
-func statusRecord(args *rgoipc.Args, sts []Status) (arrow.RecordBatch, error) {
+// statusRecord is one row per Status; a non-empty outcome replaces the
+// states in the status column.
+func statusRecord(args *rgoipc.Args, outcome string, sts []Status) (arrow.RecordBatch, error) {
 	n := len(sts)
 	state, msg := make([]string, n), make([]string, n)
 	addr, url, dir, prefix := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	tls, valid := make([]bool, n), make([]bool, n)
 	for i, s := range sts {
 		state[i], msg[i], addr[i], url[i], dir[i], prefix[i] = s.State, s.Message, s.Addr, s.URL, s.Dir, s.Prefix
+		if outcome != "" {
+			state[i] = outcome
+		}
 		tls[i] = s.TLS
 		valid[i] = s.Addr != ""
 	}
@@ -183,6 +196,25 @@ func (r *scalars) flag(name string) bool {
 		return false
 	}
 	return c.Value(0)
+}
+
+// toggle reads a logical that may be NA: NA is Auto.
+func (r *scalars) toggle(name string) Switch {
+	c := r.args.Bool(name)
+	if r.err != nil {
+		return Auto
+	}
+	if c.Len() != 1 {
+		r.err = fmt.Errorf("argument %q: want one value, got %d", name, c.Len())
+		return Auto
+	}
+	switch {
+	case c.IsNull(0):
+		return Auto
+	case c.Value(0):
+		return On
+	}
+	return Off
 }
 
 func (r *scalars) num(name string) float64 {

@@ -132,7 +132,7 @@ func TestRPC(t *testing.T) {
 	}
 	st := rows[0]
 	url, _ := st["url"].(string)
-	if st["status"] != "running" || st["prefix"] != "/" || st["tls"] != false || !strings.HasPrefix(url, "http://127.0.0.1:") {
+	if st["status"] != "ok" || st["message"] != "HTTP server started on "+st["addr"].(string) || st["prefix"] != "/" || st["tls"] != false || !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("startServer row %v", st)
 	}
 	resp, err := http.Get(url + "hello.txt")
@@ -169,15 +169,15 @@ func TestRPC(t *testing.T) {
 	}
 
 	rows, msg = call(t, srv, "serverStatus", "addr", st["addr"])
-	if msg != "" || rows[0]["status"] != "running" || rows[0]["url"] != url {
+	if msg != "" || rows[0]["status"] != "running" || rows[0]["message"] != "running at "+st["addr"].(string) || rows[0]["url"] != url {
 		t.Fatalf("status: %v %q", rows, msg)
 	}
 	rows, msg = call(t, srv, "stopServer", "addr", "", "grace", 1000.0)
-	if msg != "" || len(rows) != 1 || rows[0]["status"] != "stopped" || rows[0]["message"] != "stopped "+url {
+	if msg != "" || len(rows) != 1 || rows[0]["status"] != "ok" || rows[0]["message"] != "HTTP server stopped" || rows[0]["url"] != url {
 		t.Fatalf("stop: %v %q", rows, msg)
 	}
 	rows, _ = call(t, srv, "serverStatus", "addr", "")
-	if rows[0]["status"] != "stopped" || rows[0]["message"] != "no HTTP server is running" {
+	if rows[0]["status"] != "stopped" || rows[0]["message"] != "stopped" {
 		t.Fatalf("status after stop: %v", rows)
 	}
 }
