@@ -17,15 +17,25 @@
 #'   byte ranges (`206`, and `416` for a range past the end), conditional
 #'   requests and content types for the web and data formats (`.wasm`,
 #'   `.js`, `.json`, `.csv`, `.parquet`, `.arrow`, ...). A directory serves its
-#'   `index.html`; without one it answers 403 unless `listing = TRUE`.
+#'   `index.html`; without one, a listing of its files when `listing` is on,
+#'   else 403.
 #'   Every response has `X-Content-Type-Options: nosniff`. Each request is
 #'   logged to the Go program's log ([mangoro_server_log()]) unless `silent`.
 #' @section What is never served: nothing outside `dir`. Paths with `..` or
 #'   `.` segments (also percent-encoded, such as `%2e%2e`), encoded slashes
 #'   or backslashes (`%2f`, `%5c`), backslashes, NUL bytes or empty segments
 #'   answer 400; symbolic links that resolve outside `dir` answer 403 (links
-#'   that stay inside are followed); names starting with a dot (`.git`,
-#'   `.env`) answer 404 unless `dotfiles = TRUE`.
+#'   that stay inside are followed), whatever `listing` and `dotfiles` say;
+#'   names starting with a dot (`.git`, `.env`) answer 404 when `dotfiles`
+#'   is off.
+#' @section Defaults by address: `listing` and `dotfiles` default (`NULL`)
+#'   to the bound address: on for a loopback address (`127.0.0.1`, `::1`, a
+#'   bare port), as Go's own `http.FileServer` does and as a local preview
+#'   of a site (and scripts written for mangoro's prototype) expect; off for
+#'   any other address (`0.0.0.0`, a LAN address). There, anyone who can
+#'   reach the port could list every file and read dotfiles such as `.env`
+#'   or `.git/config`, which often hold secrets; pass `TRUE` to expose them
+#'   deliberately.
 #' @section Cross-origin headers: `cors = TRUE` sends
 #'   `Access-Control-Allow-Origin: *`, exposes `Content-Range`,
 #'   `Content-Length` and `Accept-Ranges`, answers preflight `OPTIONS`
@@ -64,21 +74,28 @@
 #'   certificate (chain) and its private key, e.g. from
 #'   [mangoro_http_selfsigned()]. Required when `tls = TRUE`.
 #' @param silent Logical scalar, default `FALSE`: do not log requests.
-#' @param listing Logical scalar, default `FALSE`: list directories that
-#'   have no `index.html` (otherwise they answer 403).
-#' @param dotfiles Logical scalar, default `FALSE`: serve names starting with
-#'   a dot (otherwise they answer 404).
+#' @param listing Logical scalar or `NULL` (default): list directories that
+#'   have no `index.html` (otherwise they answer 403). `NULL` means on for a
+#'   loopback address, off for any other (see 'Defaults by address').
+#' @param dotfiles Logical scalar or `NULL` (default): serve names starting
+#'   with a dot (otherwise they answer 404). `NULL` as for `listing`.
 #' @param timeout Numeric or `NULL` (default): milliseconds to wait for the
 #'   controller's reply, as in [mangoro_rpc_call()]. For
 #'   `mangoro_http_stop()`, `NULL` means `grace` plus 10 seconds.
 #' @return A data.frame with one row per server concerned (one row for
 #'   `mangoro_http_start()`; for `mangoro_http_stop()` and
 #'   `mangoro_http_status()` with `addr = NULL`, one per server, or a single
-#'   `"stopped"` row when there is none) and columns `status` (`"running"` or
-#'   `"stopped"`), `message`, `addr` (the bound `"host:port"`), `url` (where
-#'   the files are, e.g. `"https://127.0.0.1:8443/data/"`), `dir` (absolute),
-#'   `prefix` and `tls`; the last five are `NA` in a row that concerns no
-#'   server.
+#'   row when there is none) and columns:
+#'   * `status`: `"ok"` from `mangoro_http_start()` and `mangoro_http_stop()`
+#'     (a failure is an error instead); the state, `"running"` or
+#'     `"stopped"`, from `mangoro_http_status()`.
+#'   * `message`: `"HTTP server started on 127.0.0.1:8080"`,
+#'     `"HTTP server stopped"` (`"no HTTP server was running"` when there
+#'     was none), or from `mangoro_http_status()` `"running at
+#'     127.0.0.1:8080"` or `"stopped"`.
+#'   * `addr` (the bound `"host:port"`), `url` (where the files are, e.g.
+#'     `"https://127.0.0.1:8443/data/"`), `dir` (absolute), `prefix` and
+#'     `tls`; these five are `NA` in a row that concerns no server.
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/http-server", package = "mangoro"))
 #' ctl <- mangoro_server_start(bin)
@@ -94,7 +111,7 @@
 #' @export
 mangoro_http_start <- function(sock, addr, dir = ".", prefix = "/", cors = FALSE, coop = FALSE,
                                tls = FALSE, cert = NULL, key = NULL, silent = FALSE,
-                               listing = FALSE, dotfiles = FALSE, timeout = NULL) {
+                               listing = NULL, dotfiles = NULL, timeout = NULL) {
   if (missing(addr)) {
     mangoro_abort(
       c("`addr` is missing.",
@@ -112,8 +129,9 @@ mangoro_http_start <- function(sock, addr, dir = ".", prefix = "/", cors = FALSE
     cert = if (is.null(cert)) "" else http_path(cert, "cert"),
     key = if (is.null(key)) "" else http_path(key, "key"),
     silent = http_flag(silent, "silent"),
-    listing = http_flag(listing, "listing"),
-    dotfiles = http_flag(dotfiles, "dotfiles")
+    # NA asks the Go side for the default of the address it binds.
+    listing = if (is.null(listing)) NA else http_flag(listing, "listing"),
+    dotfiles = if (is.null(dotfiles)) NA else http_flag(dotfiles, "dotfiles")
   )
   if (args$tls && (is.null(cert) || is.null(key))) {
     mangoro_abort(

@@ -26,7 +26,7 @@ bulk_data <- function(func, n) {
   if (func == "add") {
     return(data.frame(x = seq_len(n) + 0.5, y = rep_len(c(1.25, 2.5), n)))
   }
-  data.frame(x = sprintf("s%07d-%s", seq_len(n), rep_len(c("alpha", "beta", "gamma"), n)), stringsAsFactors = FALSE)
+  data.frame(s = sprintf("s%07d-%s", seq_len(n), rep_len(c("alpha", "beta", "gamma"), n)), stringsAsFactors = FALSE)
 }
 
 bulk_case <- function(case, ctx) {
@@ -43,7 +43,7 @@ bulk_case <- function(case, ctx) {
   }, 0))
 
   is_add <- case$func == "add"
-  x <- df$x
+  x <- df[[1L]] # add's x, echoString's s
   y <- if (is_add) df$y
   result_len <- length(x)
   # Strings: one pass that copies every string's bytes out (encode) and one

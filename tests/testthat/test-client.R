@@ -6,9 +6,19 @@ test_that("the manifest lists the example functions with descriptions", {
     expect_type(m[[f]]$Metadata$description, "character")
     expect_true(nzchar(m[[f]]$Metadata$description))
   }
-  expect_identical(vapply(m$add$Args, `[[`, "", "Name"), c("x", "y"))
-  expect_identical(m$add$Args[[1]]$Type$Type, "float64")
-  expect_identical(srv$manifest, m)
+  # Simplified as jsonlite::fromJSON() does (the prototype's shape) ...
+  expect_s3_class(m$add$Args, "data.frame")
+  expect_identical(m$add$Args$Name, c("x", "y"))
+  expect_identical(m$add$Args$Type$Type, c("float64", "float64"))
+  expect_identical(m$echoString$Args$Name, "s")
+  expect_identical(m$echoStruct$Args$Name, "person")
+  expect_identical(m$transposeMatrix$Args, list())
+  # ... or nested, as the server object keeps it.
+  nested <- mangoro_rpc_get_manifest(srv, simplify = FALSE)
+  expect_identical(vapply(nested$add$Args, `[[`, "", "Name"), c("x", "y"))
+  expect_identical(nested$add$Args[[1]]$Type$Type, "float64")
+  expect_identical(srv$manifest, nested)
+  expect_error(mangoro_rpc_get_manifest(srv, simplify = NA), class = "mangoro_input_error")
   expect_identical(srv$info$server, "rgoipc")
   expect_gt(srv$info$max_message_size, 0)
 })
@@ -21,7 +31,7 @@ test_that("add, echoString, transposeMatrix and echoStruct give the expected val
   expect_identical(as.data.frame(res), res)
 
   s <- c("hello", "world", NA, "mangoro")
-  expect_identical(mangoro_rpc_call(srv, "echoString", data.frame(x = s))[[1]], s)
+  expect_identical(mangoro_rpc_call(srv, "echoString", data.frame(s = s))$result, s)
 
   mat <- matrix(as.double(1:12), nrow = 3)
   from_df <- mangoro_rpc_call(srv, "transposeMatrix", as.data.frame(mat))
@@ -30,8 +40,8 @@ test_that("add, echoString, transposeMatrix and echoStruct give the expected val
   expect_identical(from_mat, from_df)
 
   person_df <- data.frame(name = c("Ann", "Bo", NA), age = c(31, NA, 7))
-  res <- mangoro_rpc_call(srv, "echoStruct", data.frame(x = I(person_df)))
-  expect_identical(res[[1]], person_df)
+  res <- mangoro_rpc_call(srv, "echoStruct", data.frame(person = I(person_df)))
+  expect_identical(res$person, person_df)
   expect_identical(srv$call("add", data.frame(x = 1, y = 2))[[1]], 3)
 })
 

@@ -54,13 +54,13 @@ test_that("start binds at once, reports the real port, and serves files to real 
 
   expect_s3_class(srv, "data.frame")
   expect_identical(nrow(srv), 1L)
-  expect_identical(srv$status, "running")
+  expect_identical(srv$status, "ok")
   expect_match(srv$addr, "^127\\.0\\.0\\.1:[0-9]+$")
   expect_false(endsWith(srv$addr, ":0"))
   expect_identical(srv$url, paste0("http://", srv$addr, "/"))
   expect_identical(srv$dir, normalizePath(site))
   expect_false(srv$tls)
-  expect_match(srv$message, srv$url, fixed = TRUE)
+  expect_identical(srv$message, paste("HTTP server started on", srv$addr))
 
   # No waiting: the listener was bound before the reply.
   con <- url(paste0(srv$url, "hello.txt"))
@@ -88,8 +88,10 @@ test_that("start binds at once, reports the real port, and serves files to real 
   expect_identical(head$headers[["content-length"]], "12")
   expect_length(head$content, 0L)
 
-  # Directory without index.html: listing is off by default.
-  expect_identical(fetch(paste0(srv$url, "sub/"))$status_code, 403L)
+  # Directory without index.html: listed, as the address is a loopback one.
+  listing <- fetch(paste0(srv$url, "sub/"))
+  expect_identical(listing$status_code, 200L)
+  expect_match(listing$text, '<a href="file.json">file.json</a>', fixed = TRUE)
   # A directory without its slash is redirected.
   redir <- fetch(paste0(srv$url, "sub"), followlocation = FALSE)
   expect_identical(redir$status_code, 301L)
@@ -99,6 +101,7 @@ test_that("start binds at once, reports the real port, and serves files to real 
 
   st <- mangoro_http_status(ctl)
   expect_identical(st$status, "running")
+  expect_identical(st$message, paste("running at", srv$addr))
   expect_identical(st$url, srv$url)
   # Each request was logged: method, path, status, size, duration, client.
   log <- mangoro_server_log(ctl, 100L)
@@ -165,7 +168,8 @@ test_that("cors and coop send the cross-origin headers, and preflight is answere
 test_that("nothing outside dir is served: traversal, encodings, symlinks and dotfiles answer 4xx", {
   ctl <- local_http_controller()
   site <- local_site()
-  srv <- mangoro_http_start(ctl, addr = 0, dir = site, prefix = "/files/", listing = TRUE, silent = TRUE)
+  srv <- mangoro_http_start(ctl, addr = 0, dir = site, prefix = "/files/", listing = TRUE,
+                            dotfiles = FALSE, silent = TRUE)
   base <- paste0("http://", srv$addr)
   expect_identical(srv$url, paste0(base, "/files/"))
 
@@ -270,12 +274,13 @@ test_that("stop is graceful, then status says stopped", {
   }
   expect_identical(got, size) # the download finished during the stop
   stopped <- mangoro_aio_result(stopping)
-  expect_identical(stopped$status, "stopped")
-  expect_identical(stopped$message, paste("stopped", srv$url))
+  expect_identical(stopped$status, "ok")
+  expect_identical(stopped$message, "HTTP server stopped")
+  expect_identical(stopped$url, srv$url)
 
   st <- mangoro_http_status(ctl)
   expect_identical(st$status, "stopped")
-  expect_identical(st$message, "no HTTP server is running")
+  expect_identical(st$message, "stopped")
   expect_true(is.na(st$addr))
   expect_error(curl::curl_fetch_memory(paste0(srv$url, "hello.txt")))
   # Stopping again without an address is fine.
@@ -391,7 +396,33 @@ test_that("the controller accepts a nanonext socket as well as the server object
   on.exit(close(sock), add = TRUE)
   srv <- mangoro_http_start(sock, addr = 0, dir = local_site(), silent = TRUE)
   expect_identical(mangoro_http_status(ctl)$addr, srv$addr)
-  expect_identical(mangoro_http_stop(sock)$status, "stopped")
+  expect_identical(mangoro_http_stop(sock)$status, "ok")
+})
+
+test_that("listing and dotfiles default on for a loopback address, off for any other", {
+  ctl <- local_http_controller()
+  site <- local_site()
+  get <- function(srv, path) fetch(paste0(srv$url, path))$status_code
+  # What each server answers for a directory without index.html, a dotfile
+  # and (where there are symlinks) a link leaving dir.
+  answers <- function(srv) {
+    c(listing = get(srv, "sub/"), dotfile = get(srv, ".secret"),
+      link_out = if (has_symlinks(site)) get(srv, "link-out") else 403L)
+  }
+  loop <- mangoro_http_start(ctl, addr = "127.0.0.1:0", dir = site, silent = TRUE)
+  expect_identical(answers(loop), c(listing = 200L, dotfile = 200L, link_out = 403L))
+  off <- mangoro_http_start(ctl, addr = 0, dir = site, listing = FALSE, dotfiles = FALSE, silent = TRUE)
+  expect_identical(answers(off), c(listing = 403L, dotfile = 404L, link_out = 403L))
+
+  # Bound to every interface, but reached only through 127.0.0.1.
+  any_if <- mangoro_http_start(ctl, addr = "0.0.0.0:0", dir = site, silent = TRUE)
+  expect_match(any_if$url, "^http://127\\.0\\.0\\.1:[0-9]+/$")
+  expect_identical(answers(any_if), c(listing = 403L, dotfile = 404L, link_out = 403L))
+  on <- mangoro_http_start(ctl, addr = "0.0.0.0:0", dir = site, listing = TRUE, dotfiles = TRUE,
+                           silent = TRUE)
+  expect_identical(answers(on), c(listing = 200L, dotfile = 200L, link_out = 403L))
+  expect_identical(nrow(mangoro_http_stop(ctl)), 4L)
+  expect_error(mangoro_http_start(ctl, addr = 0, dir = site, listing = NA), class = "mangoro_input_error")
 })
 
 test_that("mangoro_http_selfsigned() checks its input", {

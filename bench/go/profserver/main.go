@@ -32,7 +32,7 @@ func main() {
 			}
 			return out
 		}, rgoipc.ArgNames("x", "y")),
-		reg.Func("echoString", func(x []*string) []*string { return x }, rgoipc.ArgNames("x")),
+		reg.Func("echoString", func(s []*string) []*string { return s }, rgoipc.ArgNames("s")),
 	)
 	if err != nil {
 		logger.Fatal(err)
