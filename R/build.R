@@ -117,7 +117,7 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
   res <- processx::run(go, args, wd = module, env = go_env(gocache, gomaxprocs),
                        error_on_status = FALSE, stderr_to_stdout = TRUE)
   if (res$status != 0L) {
-    output <- user_paths(res$stdout, files, module, pkgdir)
+    output <- user_paths(res$stdout, files, module, pkgdir, rewritten)
     mangoro_abort(
       c(sprintf("Go build of %s failed (exit status %d):", describe_src(src), res$status),
         trimws(output, "right")),
@@ -283,9 +283,9 @@ longpath_overlay <- function(module) {
   stats::setNames(as.list(file.path(module, "_longpaths", short[keep])), long[keep])
 }
 
-# Go reports files relative to its working directory (the module); show the
-# user's own paths instead.
-user_paths <- function(output, files, module, pkgdir) {
+# Go reports files relative to its working directory (the module), or by
+# the overlay's source (a rewritten copy); show the user's own paths instead.
+user_paths <- function(output, files, module, pkgdir, rewritten = character()) {
   lines <- strsplit(output, "\n", fixed = TRUE)[[1]]
   # "# mangoro/cmd/_mangoro/<key>" names the virtual package; name the files.
   lines <- sub(paste0("^# mangoro/", pkgdir, "$"), paste("#", describe_src(files)), lines)
@@ -298,6 +298,8 @@ user_paths <- function(output, files, module, pkgdir) {
     virtual <- normalizePath(file.path(module, pkgdir, basename(files)), mustWork = FALSE)
     real <- files[match(abs, virtual)]
     real[is.na(real)] <- files[match(abs, files)][is.na(real)]
+    copies <- normalizePath(unname(rewritten), mustWork = FALSE)
+    real[is.na(real)] <- names(rewritten)[match(abs, copies)][is.na(real)]
     fixed <- !is.na(real)
     lines[hit][fixed] <- mapply(function(l, p, r) sub(p, r, l, fixed = TRUE),
                                 lines[hit][fixed], paths[fixed], real[fixed], USE.NAMES = FALSE)

@@ -119,7 +119,11 @@ rpc_get_info <- function(target, timeout = NULL) {
   reply <- rpc_request(target, mangoro_rpc_info_request(), timeout)
   env <- reply_envelope(reply, "the info request", target)
   if (env$type != envelope_type[["info"]]) return(NULL)
-  json_parse(env$payload)
+  info <- json_parse(env$payload)
+  # Sizes are doubles whatever their magnitude (jsonlite makes small whole
+  # numbers integers, larger ones doubles).
+  if (is.list(info)) info[] <- lapply(info, function(v) if (is.integer(v)) as.double(v) else v)
+  info
 }
 
 # JSON from the server (raw bytes or a string) via jsonlite; anything it

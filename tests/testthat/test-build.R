@@ -138,3 +138,89 @@ test_that("cache info, prune and clear manage the user cache directory", {
   expect_gt(mangoro_cache_clear(), 0)
   expect_false(mangoro_cache_info()$exists)
 })
+
+test_that("arrow's old v18 import path builds against the vendored arrow-go, with one message", {
+  skip_if_no_go()
+  dir <- withr::local_tempdir()
+  src <- file.path(dir, "old.go")
+  writeLines(c(
+    "package main", "",
+    "import (",
+    "\t\"fmt\"",
+    "\t\"github.com/apache/arrow/go/v18/arrow\"",
+    "\t`github.com/apache/arrow/go/v18/arrow/memory`",
+    ")", "",
+    "// Comments naming github.com/apache/arrow/go/v18 stay as they are.",
+    "func main() { fmt.Println(arrow.PrimitiveTypes.Int32, memory.DefaultAllocator != nil) }"
+  ), src)
+  before <- tools::md5sum(src)
+  module <- mangoro:::mangoro_go_module()
+  msgs <- capture_messages(out <- mangoro_go_build(src, file.path(dir, "old"), rebuild = TRUE))
+  hits <- grep("old path github.com/apache/arrow/go/v18", msgs, fixed = TRUE)
+  expect_length(hits, 1L)
+  expect_match(msgs[hits], normalizePath(src), fixed = TRUE)
+  expect_match(msgs[hits], "change the imports to github.com/apache/arrow-go/v18/...", fixed = TRUE)
+  expect_identical(processx::run(out)$stdout, "int32 true\n")
+  expect_identical(tools::md5sum(src), before)
+  expect_false(dir.exists(file.path(module, "cmd", "_mangoro")))
+  # quiet = TRUE silences it with the rest.
+  expect_silent(mangoro_go_build(src, file.path(dir, "old"), rebuild = TRUE, quiet = TRUE))
+})
+
+test_that("compile errors in a file with the old arrow path point at the user's file and line", {
+  skip_if_no_go()
+  dir <- withr::local_tempdir()
+  src <- file.path(dir, "oldbroken.go")
+  writeLines(c(
+    "package main", "",
+    "import \"github.com/apache/arrow/go/v18/arrow\"", "",
+    "func main() {",
+    "\tvar n int = arrow.PrimitiveTypes.Int32",
+    "\t_ = n",
+    "}"
+  ), src)
+  err <- expect_error(mangoro_go_build(src, file.path(dir, "b"), quiet = TRUE),
+                      class = "mangoro_build_error")
+  expect_match(conditionMessage(err), paste0(normalizePath(src), ":6:14:"), fixed = TRUE)
+  expect_false(grepl("mangoro-src-", conditionMessage(err), fixed = TRUE))
+})
+
+test_that("other old arrow paths are build errors naming the supported path", {
+  dir <- withr::local_tempdir()
+  for (path in c("github.com/apache/arrow/go/v17/arrow", "github.com/apache/arrow/go/v16/arrow/ipc",
+                 "github.com/apache/arrow/go/v180/arrow", "github.com/apache/arrow/go/arrow",
+                 "github.com/apache/arrow/go/arrow/memory")) {
+    src <- file.path(dir, "main.go")
+    writeLines(c("package main", "", "import (", "\t\"github.com/apache/arrow/go/v18/arrow\"",
+                 sprintf("\t_ \"%s\"", path), ")", "", "func main() { _ = arrow.Null }"), src)
+    err <- expect_error(mangoro_go_build(src, file.path(dir, "x"), quiet = TRUE),
+                        class = "mangoro_build_error", label = path)
+    expect_match(conditionMessage(err), sprintf("%s:5 imports %s,", normalizePath(src), path),
+                 fixed = TRUE, label = path)
+    expect_match(conditionMessage(err), "import github.com/apache/arrow-go/v18/...", fixed = TRUE,
+                 label = path)
+  }
+})
+
+test_that("the overlay is JSON that keeps quotes, backslashes and non-ASCII in paths", {
+  skip_if_no_go()
+  base <- withr::local_tempdir()
+  dir <- file.path(base, "a \"quoted\" \\ back\\slash d\u00e9j\u00e0")
+  dir.create(dir)
+  src <- file.path(dir, "main.go")
+  writeLines(c("package main", "", "import \"fmt\"", "", "func main() { fmt.Println(\"odd path\") }"), src)
+  module <- mangoro:::mangoro_go_module()
+  overlay <- mangoro:::write_overlay(normalizePath(src), module, "cmd/_mangoro/test")
+  on.exit(unlink(overlay), add = TRUE)
+  replace <- jsonlite::fromJSON(overlay)$Replace
+  expect_identical(replace[[file.path(module, "cmd/_mangoro/test", "main.go")]], normalizePath(src))
+  out <- mangoro_go_build(src, file.path(base, "odd"), quiet = TRUE)
+  expect_identical(processx::run(out)$stdout, "odd path\n")
+})
+
+test_that("mangoro_go_build() returns the binary's path visibly", {
+  skip_if_no_go()
+  out <- file.path(withr::local_tempdir(), "echo")
+  expect_visible(mangoro_go_build(echo_src(), out, quiet = TRUE))
+  expect_visible(mangoro_go_build(echo_src(), out, quiet = TRUE)) # up to date
+})

@@ -149,10 +149,58 @@ test_that("the JSON reader handles the manifest format", {
   expect_false(m$add$Args[[1]]$Optional)
   expect_true(m$add$Vectorized)
   expect_identical(m$add$Metadata$description, "x \"plus\" y\n\u00e9\U0001F600/\\")
-  expect_identical(m$n, list(1, -2.5, 300, 0))
+  expect_identical(m$n, list(1L, -2.5, 300, 0L)) # jsonlite: whole numbers are integers
   expect_identical(m$e, structure(list(), names = character()))
   expect_identical(m$a, list())
-  for (bad in c('{"a":1', '{"a" 1}', '[1,]', '{"a":tru}', '"\\x"', '{} x', '', '{"a":01}')) {
-    expect_error(mangoro:::json_parse(bad), class = "mangoro_protocol_error")
+  # Refused: malformed JSON, raw control characters in strings, \u0000
+  # (R strings cannot hold it; jsonlite would cut the string), NUL bytes,
+  # invalid UTF-8.
+  bad <- c('{"a":1', '{"a" 1}', '[1,]', '{"a":tru}', '"\\x"', '{} x', '', '{"a":01}',
+           '{"a":"x\ty"}', '{"a":"x\ny"}', '{"a":"x\\u0000y"}', '["\\\\\\u0000"]')
+  for (b in bad) {
+    expect_error(mangoro:::json_parse(b), class = "mangoro_protocol_error", label = b)
   }
+  expect_identical(mangoro:::json_parse('["\\\\u0000"]'), list("\\u0000")) # an escaped backslash
+  expect_error(mangoro:::json_parse(c(charToRaw('{"a":"'), as.raw(0), charToRaw('"}'))),
+               "NUL", class = "mangoro_protocol_error")
+  expect_error(mangoro:::json_parse(as.raw(c(0x22, 0xff, 0x22))), "UTF-8", class = "mangoro_protocol_error")
+  expect_identical(mangoro:::json_parse(charToRaw('{"a":[1,2]}'), simplify = TRUE), list(a = 1:2))
+  # A file name or URL is text, never read (as jsonlite::fromJSON() would).
+  f <- withr::local_tempfile(lines = '{"a":1}')
+  expect_error(mangoro:::json_parse(f), class = "mangoro_protocol_error")
+})
+
+test_that("a manifest reply with malformed JSON is a protocol error", {
+  skip_if_no_go()
+  # A rep socket that answers every request with a manifest envelope (type
+  # 0, empty name and error) whose JSON is cut short.
+  src <- withr::local_tempfile(fileext = ".go", lines = c(
+    "package main",
+    "import (",
+    "\t\"os\"",
+    "\t\"go.nanomsg.org/mangos/v3/protocol/rep\"",
+    "\t_ \"go.nanomsg.org/mangos/v3/transport/ipc\"",
+    ")",
+    "func main() {",
+    "\tsock, err := rep.NewSocket()",
+    "\tif err != nil || sock.Listen(os.Args[1]) != nil {",
+    "\t\tos.Exit(1)",
+    "\t}",
+    "\treply := append(make([]byte, 9), `{\"add\": {\"Args\": [`...)",
+    "\tfor {",
+    "\t\tif _, err := sock.Recv(); err != nil || sock.Send(reply) != nil {",
+    "\t\t\treturn",
+    "\t\t}",
+    "\t}",
+    "}"))
+  bin <- test_program_file(src)
+  url <- create_ipc_path()
+  p <- processx::process$new(bin, url, cleanup = TRUE)
+  withr::defer(p$kill())
+  sock <- nanonext::socket("req", dial = url) # dials until the program listens
+  withr::defer(close(sock))
+  err <- expect_error(mangoro_rpc_get_manifest(sock, timeout = 10000), class = "mangoro_protocol_error")
+  expect_match(conditionMessage(err), "Malformed JSON", fixed = TRUE)
+  expect_error(mangoro_rpc_get_manifest(sock, timeout = 10000, simplify = FALSE),
+               class = "mangoro_protocol_error")
 })
