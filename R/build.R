@@ -233,7 +233,7 @@ write_overlay <- function(files, module, pkgdir, rewritten = character()) {
 # arrow-go was the module github.com/apache/arrow/go/vNN inside apache/arrow
 # up to v17; v18 moved to github.com/apache/arrow-go/v18 with the same API.
 # Only v18 is mapped: older majors differ in API and are not vendored.
-arrow_old_re <- "[\"`]github\\.com/apache/arrow/go(/[^\"`]*)?[\"`]"
+arrow_old_re <- "[\"`]github\\.com/apache/arrow/go(/[^\"`[:space:]]*)?[\"`]"
 arrow_v18_re <- "([\"`])github\\.com/apache/arrow/go/v18([/\"`])"
 arrow_new <- "github.com/apache/arrow-go/v18"
 
@@ -266,7 +266,8 @@ old_arrow_imports <- function(files, quiet) {
     old <- c(old, f)
   }
   if (length(old) && !quiet) {
-    message("mangoro: ", paste(old, collapse = " and "), " import(s) arrow-go under its old path ",
+    message("mangoro: ", paste(old, collapse = " and "), if (length(old) == 1L) " imports" else " import",
+            " arrow-go under its old path ",
             "github.com/apache/arrow/go/v18/...; building against the vendored ", arrow_new,
             " (the same API). To silence this message, change the imports to ", arrow_new, "/...")
   }
