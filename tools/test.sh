@@ -81,7 +81,7 @@ run_go_checks() {
   if [ "$status" -eq 0 ]; then
     ok "vendor verify"
   elif [ "$status" -eq 2 ]; then
-    skip "vendor verify ($(sed -n 's/^vendor: //p' "$cache/vendor-verify.log" | tail -n1))"
+    skip "vendor verify ($(sed -n 's/^vendor: \(skipped: \)\{0,1\}//p' "$cache/vendor-verify.log" | tail -n1))"
   else
     cat "$cache/vendor-verify.log"; bad "vendor verify"
   fi
