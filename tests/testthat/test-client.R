@@ -172,8 +172,8 @@ test_that("bad inputs give classed errors and the server keeps answering", {
     mangoro_rpc_send(srv, bytes)
     reply <- mangoro_rpc_parse_response(mangoro_rpc_recv(srv))
     expect_identical(reply$type, 3L)
-    expect_error(mangoro:::rpc_decode_reply(mangoro:::envelope_pack(3L, reply$name, reply$error), "add",
-                                            list()), class = "mangoro_remote_error")
+    expect_error(mangoro:::message_result(mangoro:::envelope_pack(3L, reply$name, reply$error), "add"),
+                 class = "mangoro_remote_error")
     still_ok()
   }
 })

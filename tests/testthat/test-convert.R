@@ -107,6 +107,11 @@ test_that("unsupported inputs are classed input errors", {
   expect_error(mangoro_ipc_read(as.raw(1:20)), class = "mangoro_protocol_error")
 })
 
+# The C writer alone: the message bytes, or NULL when nanoarrow must write them.
+c_ipc_write <- function(cols) {
+  .Call(mangoro:::mangoro_c_ipc_write, raw(0), cols, .row_names_info(cols, 2L))
+}
+
 test_that("the C encoder and nanoarrow's writer produce the same data", {
   via_nanoarrow <- function(df) {
     con <- rawConnection(raw(0), "wb")
@@ -115,7 +120,7 @@ test_that("the C encoder and nanoarrow's writer produce the same data", {
     mangoro_ipc_read(rawConnectionValue(con))
   }
   via_c <- function(df) {
-    bytes <- mangoro:::fast_ipc_write(mangoro:::as_arg_columns(df), raw(0))
+    bytes <- c_ipc_write(mangoro:::as_arg_columns(df))
     expect_false(is.null(bytes))
     mangoro_ipc_read(bytes)
   }
@@ -138,7 +143,7 @@ test_that("the C encoder and nanoarrow's writer produce the same data", {
   empty <- mangoro:::new_columns(list(), 3L)
   expect_identical(nrow(via_c(empty)), 3L)
   # columns it does not handle fall back to nanoarrow
-  expect_null(mangoro:::fast_ipc_write(mangoro:::as_arg_columns(list(b = list(as.raw(1)))), raw(0)))
+  expect_null(c_ipc_write(mangoro:::as_arg_columns(list(b = list(as.raw(1))))))
 })
 
 test_that("the C decoder and nanoarrow's reader agree", {
@@ -157,12 +162,12 @@ test_that("the C decoder and nanoarrow's reader agree", {
     bytes <- mangoro_ipc_write(df[rows, ])
     fast <- .Call(mangoro:::mangoro_c_ipc_read, bytes, 0, TRUE)
     expect_s3_class(fast, "data.frame")
-    expect_equal(fast, mangoro:::ipc_read_nanoarrow(bytes), info = length(rows))
+    expect_equal(fast, mangoro:::arrow_decode_nanoarrow(bytes), info = length(rows))
   }
   # decoding in place from an offset gives the same as from a copy
   msg <- mangoro_rpc_call_message("f", df)
-  env <- mangoro:::envelope_parse(msg, copy = FALSE)
-  expect_identical(mangoro:::ipc_read_at(msg, env$offset), mangoro_ipc_read(mangoro_ipc_write(df)))
+  env <- mangoro:::message_decode(msg)
+  expect_identical(mangoro:::arrow_decode(msg, env$offset), mangoro_ipc_read(mangoro_ipc_write(df)))
   # types it does not cover are left to nanoarrow (NULL)
   nested <- mangoro_ipc_write(data.frame(id = 1, p = I(data.frame(a = 1))))
   expect_null(.Call(mangoro:::mangoro_c_ipc_read, nested, 0, TRUE))

@@ -33,19 +33,19 @@ envelope_cases <- function() {
 test_that("C and pure-R envelope builders give identical bytes", {
   for (case in envelope_cases()) {
     c_bytes <- do.call(mangoro:::envelope_pack, case)
-    r_bytes <- do.call(mangoro:::envelope_pack_r, case)
+    r_bytes <- do.call(envelope_pack_r, case)
     expect_identical(c_bytes, r_bytes)
     expect_identical(c_bytes[1], as.raw(case[[1]]))
   }
   big <- as.raw(rep_len(0:255, 3e6))
-  expect_identical(mangoro:::envelope_pack(2L, "x", "", big), mangoro:::envelope_pack_r(2L, "x", "", big))
+  expect_identical(mangoro:::envelope_pack(2L, "x", "", big), envelope_pack_r(2L, "x", "", big))
 })
 
 test_that("C and pure-R parsers agree and round-trip", {
   for (case in envelope_cases()) {
     bytes <- do.call(mangoro:::envelope_pack, case)
     p_c <- mangoro_rpc_parse_response(bytes)
-    p_r <- mangoro:::envelope_parse_r(bytes)
+    p_r <- envelope_parse_r(bytes)
     expect_identical(p_c, p_r)
     expect_identical(p_c$type, case[[1]])
     expect_identical(p_c$name, enc2utf8(case[[2]]))
@@ -54,7 +54,7 @@ test_that("C and pure-R parsers agree and round-trip", {
     expect_identical(Encoding(p_c$error)[nzchar(p_c$error) & grepl("[^ -~]", p_c$error)],
                      rep("UTF-8", sum(nzchar(p_c$error) & grepl("[^ -~]", p_c$error))))
     # offset/length form points into the original vector
-    nc <- mangoro:::envelope_parse(bytes, copy = FALSE)
+    nc <- .Call(mangoro:::mangoro_c_envelope_parse, bytes, FALSE)
     expect_identical(bytes[nc$offset + seq_len(nc$length)], p_c$payload)
   }
 })
@@ -63,7 +63,7 @@ test_that("truncated and malformed envelopes are protocol errors", {
   good <- mangoro:::envelope_pack(1L, "add", "oops", as.raw(1:5))
   for (n in 0:8) {
     expect_error(mangoro_rpc_parse_response(good[seq_len(n)]), class = "mangoro_protocol_error")
-    expect_error(mangoro:::envelope_parse_r(good[seq_len(n)]), class = "mangoro_protocol_error")
+    expect_error(envelope_parse_r(good[seq_len(n)]), class = "mangoro_protocol_error")
   }
   # cut inside the name or the error: the lengths overrun
   for (n in c(9, 10, 12, 13, 15)) {
@@ -74,7 +74,7 @@ test_that("truncated and malformed envelopes are protocol errors", {
   expect_error(mangoro_rpc_parse_response(huge), "name length", class = "mangoro_protocol_error")
   bad_type <- good; bad_type[1] <- as.raw(9)
   expect_error(mangoro_rpc_parse_response(bad_type), "type byte", class = "mangoro_protocol_error")
-  nul <- mangoro:::envelope_pack_r(3L, "ab", "", NULL); nul[6] <- as.raw(0)
+  nul <- envelope_pack_r(3L, "ab", "", NULL); nul[6] <- as.raw(0)
   expect_error(mangoro_rpc_parse_response(nul), "NUL", class = "mangoro_protocol_error")
   expect_error(mangoro_rpc_parse_response("not raw"), class = "mangoro_protocol_error")
 })
@@ -95,7 +95,7 @@ test_that("random garbage never crashes the parser", {
     }
     res <- tryCatch(mangoro_rpc_parse_response(x), mangoro_protocol_error = function(e) "error")
     outcomes[i] <- if (identical(res, "error")) "error" else "ok"
-    if (!identical(res, "error")) expect_identical(res, mangoro:::envelope_parse_r(x))
+    if (!identical(res, "error")) expect_identical(res, envelope_parse_r(x))
   }
   expect_true(all(c("ok", "error") %in% outcomes))
 })
@@ -122,7 +122,7 @@ test_that("golden envelopes written by the Go tests parse and re-pack identicall
   for (f in files) {
     bytes <- readBin(f, "raw", file.size(f))
     p <- mangoro_rpc_parse_response(bytes)
-    expect_identical(p, mangoro:::envelope_parse_r(bytes), info = basename(f))
+    expect_identical(p, envelope_parse_r(bytes), info = basename(f))
     expect_identical(mangoro:::envelope_pack(p$type, p$name, p$error, p$payload), bytes,
                      info = basename(f))
     if (p$type %in% c(1L, 2L) && length(p$payload)) {
