@@ -256,19 +256,6 @@ arrow_decode_nanoarrow <- function(raw) {
   restore_columns(df, schema)
 }
 
-# integer64 results when wanted and bit64 is there (looked up once per session).
-int64_as_integer64 <- function() {
-  identical(getOption("mangoro.int64", "integer64"), "integer64") && have_bit64()
-}
-
-have_bit64 <- local({
-  known <- NA
-  function() {
-    if (is.na(known)) known <<- requireNamespace("bit64", quietly = TRUE)
-    known
-  }
-})
-
 # The R prototype for a result schema: nanoarrow's own inference, except int64
 # (integer64 when wanted) and dictionaries (factors), applied recursively.
 result_ptype <- function(schema) {

@@ -49,7 +49,7 @@ envelope_pack <- function(type, name = "", error = "", payload = NULL) {
   res
 }
 
-# Function names (CONTRACT "Function names"): valid UTF-8, no NUL, 1..256
+# Function names (wire specification): valid UTF-8, no NUL, 1..256
 # bytes. R strings cannot hold NUL, so UTF-8 and the length are left.
 check_func_name <- function(func_name) {
   ok <- is.character(func_name) && length(func_name) == 1L && !is.na(func_name) &&
@@ -109,6 +109,19 @@ message_payload <- function(x, want) {
   if (env$type == envelope_type[["error"]]) stop(remote_error(env, NULL))
   stop(unexpected_type_error(env$type, sprintf("%s (%d)", want, envelope_type[[want]])))
 }
+
+# integer64 results when wanted and bit64 is there (looked up once per session).
+int64_as_integer64 <- function() {
+  identical(getOption("mangoro.int64", "integer64"), "integer64") && have_bit64()
+}
+
+have_bit64 <- local({
+  known <- NA
+  function() {
+    if (is.na(known)) known <<- requireNamespace("bit64", quietly = TRUE)
+    known
+  }
+})
 
 # An Arrow stream alone, from byte `offset` (0-based) of `x` (mangoro_ipc_read()).
 arrow_decode <- function(x, offset = 0) {

@@ -215,3 +215,28 @@ test_that("encode and decode keep PROTECT discipline under gctorture", {
   gctorture(FALSE)
   expect_identical(out, df)
 })
+
+test_that("one R -> Arrow mapping: the C writer's, asked by the nanoarrow path too", {
+  kind <- function(x) as.character(mangoro:::arrow_kind(x))
+  expect_identical(kind(TRUE), "bool")
+  expect_identical(kind(1L), "int32")
+  expect_identical(kind(1.5), "float64")
+  expect_identical(kind("a"), "utf8")
+  expect_identical(kind(Sys.Date()), "date32")
+  expect_identical(kind(factor("a")), "dictionary<int32, utf8>")
+  expect_identical(kind(list(1)), "")
+  ts <- as.POSIXct("2020-01-01", tz = "Asia/Tokyo")
+  expect_identical(kind(ts), "timestamp[us]")
+  expect_identical(attr(mangoro:::arrow_kind(ts), "tz"), "Asia/Tokyo")
+  # a covered column in a frame that nanoarrow writes keeps its Arrow type
+  # (and a zone-less POSIXct the same zone as the C writer gives it)
+  local_ts <- as.POSIXct("2020-01-01 12:00:00")
+  attr(local_ts, "tzone") <- NULL
+  withr::local_envvar(TZ = "Europe/Berlin")
+  mixed <- data.frame(i = 1L, t = local_ts)
+  mixed$l <- list(1:2)
+  back <- mangoro_ipc_read(mangoro_ipc_write(mixed))
+  flat <- mangoro_ipc_read(mangoro_ipc_write(mixed[c("i", "t")]))
+  expect_identical(back[c("i", "t")], flat)
+  expect_identical(attr(back$t, "tzone"), "Europe/Berlin")
+})

@@ -156,3 +156,62 @@ test_that("the JSON reader handles the manifest format", {
     expect_error(mangoro:::json_parse(bad), class = "mangoro_protocol_error")
   }
 })
+
+test_that("function names are checked before anything is sent", {
+  df <- data.frame(x = 1)
+  ok <- strrep("a", 256)
+  expect_identical(mangoro_rpc_parse_response(mangoro_rpc_call_message(ok, df))$name, ok)
+  expect_error(mangoro_rpc_call_message(strrep("a", 257), df), "256 bytes", class = "mangoro_input_error")
+  # the limit counts UTF-8 bytes: 128 x e-acute is 256 bytes, 129 is 258
+  expect_identical(mangoro_rpc_parse_response(mangoro_rpc_call_message(strrep("\u00e9", 128), df))$name,
+                   strrep("\u00e9", 128))
+  expect_error(mangoro_rpc_call_message(strrep("\u00e9", 129), df), class = "mangoro_input_error")
+  not_utf8 <- rawToChar(as.raw(c(0x61, 0xff, 0x62)))
+  Encoding(not_utf8) <- "UTF-8"
+  expect_error(mangoro_rpc_call_message(not_utf8, df), "UTF-8", class = "mangoro_input_error")
+  for (bad in list(NA_character_, "", c("a", "b"), 1, NULL)) {
+    expect_error(mangoro_rpc_call_message(bad, df), class = "mangoro_input_error")
+  }
+})
+
+test_that("an error reply's JSON payload gives the remote error its code", {
+  reply <- function(payload) mangoro:::envelope_pack(3L, "f", "f: it broke", payload)
+  code_of <- function(payload) {
+    e <- expect_error(mangoro:::message_result(reply(payload), "f"), class = "mangoro_remote_error")
+    expect_identical(e$remote_message, "f: it broke")
+    e$code
+  }
+  expect_identical(code_of(charToRaw('{"code":"bad_arguments"}')), "bad_arguments")
+  expect_identical(code_of(charToRaw('{"code":"panic","more":[1,2]}')), "panic")
+  # old servers send nothing; anything unreadable is "other", still a remote error
+  expect_identical(code_of(NULL), "other")
+  for (junk in c('{"code":', "[1,2]", '{"code":7}', '"panic"', '{"other":"x"}', "\xff")) {
+    expect_identical(code_of(charToRaw(junk)), "other", label = junk)
+  }
+})
+
+test_that("C entry points give error strings, raised as classed errors in R", {
+  expect_type(.Call(mangoro:::mangoro_c_envelope_pack, 300L, "", "", NULL), "character")
+  expect_type(.Call(mangoro:::mangoro_c_envelope_pack, 1L, "", "", "x"), "character")
+  expect_type(.Call(mangoro:::mangoro_c_ipc_write, "x", list(), 0), "character")
+  expect_type(.Call(mangoro:::mangoro_c_message_encode, 1L, "f", list(a = 1:2, b = 1:3), 2), "character")
+  expect_error(mangoro:::envelope_pack(300L), class = "mangoro_input_error")
+  # a frame whose columns disagree in length, through the C writer
+  cols <- structure(list(a = 1:2, b = 1:3), class = "data.frame", row.names = c(NA, -2L))
+  expect_error(mangoro_rpc_call_message("f", cols), "different length", class = "mangoro_input_error")
+  expect_error(mangoro_rpc_parse_response("not raw"), "not a raw vector", class = "mangoro_protocol_error")
+})
+
+test_that("a call is one native encode and a reply one native decode", {
+  df <- data.frame(x = c(1.5, NA), f = factor(c("a", NA)))
+  msg <- mangoro_rpc_call_message("echo", df)
+  expect_identical(msg, c(mangoro:::envelope_pack(1L, "echo"), mangoro_ipc_write(df)))
+  reply <- msg
+  reply[1] <- as.raw(2)
+  expect_identical(mangoro:::message_result(reply, "echo"), df)
+  # nanoarrow's path for what the C codec does not cover, chosen inside
+  nested <- data.frame(id = 1:2)
+  nested$l <- list(1:2, 3L)
+  msg <- mangoro_rpc_call_message("echo", nested)
+  expect_identical(mangoro_rpc_parse_response(msg)$payload, mangoro_ipc_write(nested))
+})
