@@ -2,7 +2,7 @@
 #
 #   [type:1][name_len:u32 BE][name][error_len:u32 BE][error][payload]
 #
-# (the wire specification describes it in full). A call is encoded in one
+# (inst/WIRE.md specifies it in full). A call is encoded in one
 # native call (envelope header + Arrow stream, src/ipc_write.c) and a reply
 # decoded in one (envelope + Arrow result, src/envelope.c). When the data
 # holds a type the C codec does not cover, this file falls back to nanoarrow
@@ -49,7 +49,7 @@ envelope_pack <- function(type, name = "", error = "", payload = NULL) {
   res
 }
 
-# Function names (wire specification): valid UTF-8, no NUL, 1..256
+# Function names (inst/WIRE.md): valid UTF-8, no NUL, 1..256
 # bytes. R strings cannot hold NUL, so UTF-8 and the length are left.
 check_func_name <- function(func_name) {
   ok <- is.character(func_name) && length(func_name) == 1L && !is.na(func_name) &&

@@ -168,7 +168,9 @@ static int column_kind(SEXP x, int *ordered) {
   *ordered = 0;
   if (Rf_getAttrib(x, R_DimSymbol) != R_NilValue) return 0;
   int type = TYPEOF(x);
-  if (!OBJECT(x)) {
+  // I() marks a plain vector as-is; it changes nothing about its values.
+  int asis = OBJECT(x) && has_class(Rf_getAttrib(x, R_ClassSymbol), "AsIs");
+  if (!OBJECT(x) || asis) {
     switch (type) {
     case LGLSXP: return K_LGL;
     case INTSXP: return K_INT;

@@ -1,7 +1,8 @@
 // What the C files share: the entry points registered in init.c, and the
 // envelope header writer that the Arrow writer uses to put the header and the
-// stream into one allocation. envelope.c implements the envelope of the wire
-// specification; ipc_write.c and ipc_read.c its Arrow IPC payload.
+// stream into one allocation. The wire format is specified in inst/WIRE.md:
+// envelope.c implements its envelope, ipc_write.c and ipc_read.c its Arrow
+// IPC payload.
 //
 // Errors: no entry point raises an R error for bad input. Each returns its
 // result, or a character scalar saying what was wrong (an "error string");

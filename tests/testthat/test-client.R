@@ -298,9 +298,11 @@ test_that("the size check is exact: limit passes, limit + 1 is refused, for ever
   at <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n)))
   under <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n - 1)))
   expect_equal(at$info$max_message_size, n)
+  sockets <- list()
+  withr::defer(for (s in sockets) close(s))
   for (srv in list(at, under)) {
     s <- nanonext::socket("req", dial = srv$url)
-    withr::defer(close(s))
+    sockets <- c(sockets, list(s))
     for (target in list(srv, srv$url, s)) {
       if (identical(srv, at)) {
         expect_equal(mangoro_rpc_call(target, "echo", d, timeout = 5000), d)
@@ -318,8 +320,10 @@ test_that("remote errors carry the server's code", {
   e <- expect_error(mangoro_rpc_call(srv, "noSuchFunction", data.frame(x = 1)),
                     class = "mangoro_remote_error")
   expect_identical(e$code, "unknown_function")
-  e <- expect_error(mangoro_rpc_call(srv, "panic", data.frame(x = 1)), class = "mangoro_remote_error")
+  e <- expect_error(mangoro_rpc_call(srv, "panic", data.frame()), class = "mangoro_remote_error")
   expect_identical(e$code, "panic")
+  e <- expect_error(mangoro_rpc_call(srv, "panic", data.frame(x = 1)), class = "mangoro_remote_error")
+  expect_identical(e$code, "bad_arguments")
   e <- expect_error(mangoro_rpc_call(srv, "fail", data.frame(message = "no")), class = "mangoro_remote_error")
   expect_identical(e$code, "handler")
 })

@@ -225,6 +225,9 @@ test_that("one R -> Arrow mapping: the C writer's, asked by the nanoarrow path t
   expect_identical(kind(Sys.Date()), "date32")
   expect_identical(kind(factor("a")), "dictionary<int32, utf8>")
   expect_identical(kind(list(1)), "")
+  # I() changes nothing: such columns stay on the C path
+  expect_identical(kind(I(1:2)), "int32")
+  expect_false(is.null(c_ipc_write(data.frame(x = I(1:2)))))
   ts <- as.POSIXct("2020-01-01", tz = "Asia/Tokyo")
   expect_identical(kind(ts), "timestamp[us]")
   expect_identical(attr(mangoro:::arrow_kind(ts), "tz"), "Asia/Tokyo")
