@@ -627,7 +627,11 @@ SEXP mangoro_c_arrow_kind(SEXP x) {
   int ordered;
   int kind = column_kind(x, &ordered);
   SEXP out = PROTECT(Rf_mkString(kind_names[kind]));
-  if (kind == K_TS) Rf_setAttrib(out, Rf_install("tz"), Rf_mkString(column_tz(x)));
+  if (kind == K_TS) {
+    SEXP tz = PROTECT(Rf_mkString(column_tz(x)));
+    Rf_setAttrib(out, Rf_install("tz"), tz);
+    UNPROTECT(1);
+  }
   UNPROTECT(1);
   return out;
 }
