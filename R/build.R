@@ -50,9 +50,9 @@
 #' "provided that by default sizes are kept as small as possible and the
 #' contents are actively managed (including removing outdated material)".
 #' mangoro keeps only Go's build cache there; Go itself drops entries unused
-#' for five days, mangoro prunes what is older than 30 days once a day, and
-#' [mangoro_cache_info()] and [mangoro_cache_clear()] show and remove it. It is
-#' never used during `R CMD check` or tests.
+#' for five days each time it builds, and [mangoro_cache_info()] and
+#' [mangoro_cache_clear()] show and remove it. It is never used during
+#' `R CMD check` or tests.
 #'
 #' @param src Character: a `.go` file, several `.go` files of one `package
 #'   main`, or a directory holding a `package main` (its `_test.go` files are

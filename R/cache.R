@@ -1,16 +1,16 @@
-# Where the Go build cache lives, and keeping the persistent one small.
+# Where the Go build cache lives. Go keeps it small itself: every build trims
+# entries unused for five days (at most once a day), so mangoro adds no prune.
 
 #' mangoro's Go build cache
 #'
 #' `mangoro_cache_info()` reports the persistent Go build cache that
 #' [mangoro_go_build()] uses by default in interactive sessions;
-#' `mangoro_cache_clear()` deletes it; `mangoro_cache_prune()` deletes entries
-#' not used for `days` days (builds do this at most once a day).
+#' `mangoro_cache_clear()` deletes it. Go itself removes entries unused for
+#' five days whenever it builds.
 #'
-#' @param days Number, default 30: entries older than this are removed.
 #' @return `mangoro_cache_info()`: a one-row data frame with `path`, `exists`,
-#'   `files` and `size` (bytes). `mangoro_cache_clear()` and
-#'   `mangoro_cache_prune()`: the number of bytes freed, invisibly.
+#'   `files` and `size` (bytes). `mangoro_cache_clear()`: the number of bytes
+#'   freed, invisibly.
 #' @seealso The 'Build cache' section of [mangoro_go_build()].
 #' @export
 #' @examples
@@ -30,25 +30,6 @@ mangoro_cache_clear <- function() {
   invisible(info$size)
 }
 
-#' @rdname mangoro_cache_info
-#' @export
-mangoro_cache_prune <- function(days = 30) {
-  if (!is.numeric(days) || length(days) != 1L || is.na(days) || days < 0) {
-    mangoro_abort("`days` must be one non-negative number.", "mangoro_input_error")
-  }
-  path <- mangoro_cache_dir()
-  if (!dir.exists(path)) return(invisible(0))
-  files <- list.files(path, recursive = TRUE, full.names = TRUE, all.files = TRUE)
-  info <- file.info(files)
-  old <- files[difftime(Sys.time(), info$mtime, units = "days") > days]
-  # Go's cache tolerates missing entries; its own trim marker and README stay.
-  old <- old[!basename(old) %in% c("README", "trim.txt")]
-  freed <- sum(file.size(old), na.rm = TRUE)
-  unlink(old, force = TRUE)
-  writeLines(format(Sys.time()), file.path(path, "mangoro-pruned"))
-  invisible(freed)
-}
-
 mangoro_cache_dir <- function() {
   file.path(tools::R_user_dir("mangoro", "cache"), "go-build")
 }
@@ -64,24 +45,13 @@ resolve_gocache <- function(gocache = NULL) {
   chosen <- getOption("mangoro.gocache", Sys.getenv("MANGORO_GOCACHE"))
   if (nzchar(chosen)) return(normalizePath(chosen, mustWork = FALSE))
   persistent <- mangoro_cache_dir()
-  if (!checking_or_testing() && (interactive() || dir.exists(persistent))) {
-    prune_daily(persistent)
-    return(persistent)
-  }
+  if (!checking_or_testing() && (interactive() || dir.exists(persistent))) return(persistent)
   file.path(tempdir(), "mangoro-gocache")
 }
 
 checking_or_testing <- function() {
   nzchar(Sys.getenv("_R_CHECK_PACKAGE_NAME_")) || identical(Sys.getenv("TESTTHAT"), "true") ||
     identical(Sys.getenv("NOT_CRAN"), "false")
-}
-
-prune_daily <- function(path) {
-  marker <- file.path(path, "mangoro-pruned")
-  if (!dir.exists(path)) return(invisible())
-  last <- file.info(marker)$mtime
-  if (is.na(last) || difftime(Sys.time(), last, units = "days") >= 1) mangoro_cache_prune()
-  invisible()
 }
 
 # A cache that has built mangoro's heavy dependencies once is warm.

@@ -1,12 +1,14 @@
-# Calling Go functions: resolve the target (socket, server or URL), build the
-# message, one request per call on a req context, decode the reply.
+# Calling Go functions: resolve the target (server, URL or bare socket), send
+# the message R/message.R builds as one request on a req context, wait for the
+# reply or a dropped connection, and let R/message.R decode it.
 
 # The per-call path calls these directly: `nanonext::f` costs a lookup each time.
 #' @importFrom nanonext request until unresolved collect_aio stat
 NULL
 
 client_state <- new.env(parent = emptyenv())
-client_state$sockets <- list() # URL -> list(sock, ctx, info)
+client_state$sockets <- list() # URL -> target
+client_state$bare <- list()    # socket id -> environment(cv, info)
 
 #' Call a Go function
 #'
@@ -17,7 +19,8 @@ client_state$sockets <- list() # URL -> list(sock, ctx, info)
 #' @param sock Where to send the call: a `mangoro_server` (from
 #'   [mangoro_server_start()]), a nanonext `req` socket, or a URL string such
 #'   as `"ipc:///tmp/x.sock"` (a socket is dialled once per URL and reused).
-#' @param func_name Character scalar; the function's name in the manifest.
+#' @param func_name Character scalar; the function's name in the manifest
+#'   (valid UTF-8, 1 to 256 bytes).
 #' @param data The arguments, one column per argument: a data.frame, a named
 #'   list of equal-length vectors, a matrix (unnamed columns become
 #'   `V1..Vn`) or a nanoarrow array stream. See [mangoro_ipc_write()] for the
@@ -28,14 +31,24 @@ client_state$sockets <- list() # URL -> list(sock, ctx, info)
 #' @return `mangoro_rpc_call()`: a data.frame (usually one column, `result`).
 #' @section Errors:
 #' * `mangoro_remote_error`: the Go function returned an error or panicked
-#'   (fields `remote_message`, `func`); the server keeps running.
+#'   (fields `remote_message`, `func` and `code`, the server's error code such
+#'   as `"unknown_function"`, `"bad_arguments"`, `"panic"` or `"handler"`;
+#'   `"other"` from servers that send none); the server keeps running.
 #' * `mangoro_timeout_error`: no reply within `timeout`.
-#' * `mangoro_server_gone`: the server process exited or the connection was
-#'   closed (field `stderr`: the server's last log lines).
+#' * `mangoro_server_gone`: the server process exited or the connection
+#'   dropped (field `stderr`: a server's last log lines). Noticed within a
+#'   second whatever `timeout` is, `Inf` included: at once for servers and
+#'   URLs (pipe events), by checking the socket's connections at least once a
+#'   second for a bare socket (a socket you made may have its own
+#'   `pipe_notify()`, which NNG would let mangoro replace, so mangoro leaves
+#'   it alone).
 #' * `mangoro_protocol_error`: the reply is not a valid mangoro message.
-#' * `mangoro_input_error`: `data` cannot be sent (e.g. unsupported types).
+#' * `mangoro_input_error`: `func_name` or `data` cannot be sent (e.g.
+#'   unsupported types).
 #' * `mangoro_message_too_large`: the message exceeds the server's
-#'   `max_message_size` (known for servers and URLs, from the info request).
+#'   `max_message_size`, from the info request: fetched when the server
+#'   starts or the URL is dialled, and on the first call through a bare
+#'   socket.
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
 #' srv <- mangoro_server_start(bin)
@@ -44,10 +57,12 @@ client_state$sockets <- list() # URL -> list(sock, ctx, info)
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   target <- rpc_target(sock)
-  msg <- mangoro_rpc_call_message(func_name, data)
-  check_message_size(msg, target)
-  reply <- rpc_request(target, msg, timeout)
-  rpc_decode_reply(reply, func_name, target)
+  msg <- message_encode_call(func_name, data)
+  check_message_size(msg, target, timeout)
+  what <- sprintf("the call to %s()", func_name)
+  reply <- rpc_request(target, msg, timeout, what)
+  if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
+  message_result(reply, func_name)
 }
 
 #' @rdname mangoro_rpc_call
@@ -56,19 +71,20 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
 #'   still pending, `call_aio(x)` waits for it, and `x$data` is the decoded
 #'   data.frame (or, if the call failed, the classed error condition, not
 #'   signalled). [mangoro_aio_result()] waits and returns the data.frame or
-#'   signals the error. `promises::as.promise(x)` (and so `promises::then()`
-#'   or `%...>%`) gives a promise that resolves to the data.frame or rejects
-#'   with the classed error.
+#'   signals the error; it also notices a dropped connection, as
+#'   `mangoro_rpc_call()` does. `promises::as.promise(x)` (and so
+#'   `promises::then()` or `%...>%`) gives a promise that resolves to the
+#'   data.frame or rejects with the classed error.
 #' @export
 mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
   target <- rpc_target(sock)
-  msg <- mangoro_rpc_call_message(func_name, data)
-  check_message_size(msg, target)
+  msg <- message_encode_call(func_name, data)
+  check_message_size(msg, target, timeout)
   check_server_alive(target)
   # A fresh context per call: each request has its own reply slot, so any
   # number can be in flight on one socket.
   ctx <- nanonext::context(target$sock)
-  t <- request_timeout(timeout)
+  t <- as_timeout(timeout)
   aio <- send_request(target, ctx, msg, t)
   new_mangoro_aio(aio, ctx, func_name, target, t)
 }
@@ -153,21 +169,27 @@ json_parse <- function(text, simplify = FALSE) {
   )
 }
 
-# Target: list(sock, ctx (reusable for sync calls), server or NULL, info).
+# What the manifest and info requests above use: the reply's envelope, and
+# the errors they raise (constructed in R/conditions.R).
+reply_envelope <- function(reply, what, target) {
+  if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
+  message_decode(reply)
+}
+
+remote_abort <- function(env, func_name) stop(remote_error(env, func_name))
+
+unexpected_type <- function(env, wanted) stop(unexpected_type_error(env$type, wanted))
+
+# A target: list(sock, ctx (reusable for sync calls, NULL for a bare socket),
+# cv (signalled by replies, and by pipe removals where `notified`), server or
+# NULL, url or NULL, bare (a bare socket's cached state) or NULL, info).
 rpc_target <- function(sock) {
   if (inherits(sock, "mangoro_server")) {
-    if (is.null(sock$sock)) {
-      mangoro_abort(
-        c("This mangoro server has been closed.", "Start a new one with mangoro_server_start()."),
-        class = "mangoro_server_gone", stderr = server_log_tail(sock)
-      )
-    }
-    return(list(sock = sock$sock, ctx = sock$ctx, server = sock, info = sock$info))
+    if (is.null(sock$sock)) stop(server_closed_error(sock))
+    return(list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
+                server = sock, url = sock$url, bare = NULL, info = sock$info))
   }
-  if (inherits(sock, "nanoSocket")) {
-    # Synchronous calls use the socket's own default context (send + recv).
-    return(list(sock = sock, ctx = NULL, server = NULL, info = NULL))
-  }
+  if (inherits(sock, "nanoSocket")) return(socket_target(sock))
   if (is.character(sock) && length(sock) == 1L && !is.na(sock)) {
     return(url_target(sock))
   }
@@ -178,7 +200,8 @@ rpc_target <- function(sock) {
   )
 }
 
-# One cached req socket per URL; the info reply is fetched once, on dialling.
+# One cached req socket per URL, its pipe removals signalling the target's
+# cv; the info reply is fetched once, on dialling.
 url_target <- function(url) {
   cached <- client_state$sockets[[url]]
   if (!is.null(cached)) return(cached)
@@ -190,10 +213,31 @@ url_target <- function(url) {
       class = "mangoro_input_error"
     )
   )
-  target <- list(sock = sock, ctx = nanonext::context(sock), server = NULL, info = NULL)
+  cv <- nanonext::cv()
+  nanonext::pipe_notify(sock, cv, remove = TRUE)
+  target <- list(sock = sock, ctx = nanonext::context(sock), cv = cv, notified = TRUE,
+                 server = NULL, url = url, bare = NULL, info = NULL)
   target$info <- tryCatch(rpc_get_info(target), mangoro_error = function(e) NULL)
   client_state$sockets[[url]] <- target
   target
+}
+
+# A socket the user made. Its state (a cv the replies signal, the info reply
+# once fetched) is cached by the socket's id; nothing that refers to the
+# socket is kept, so it is still closed when the user lets it go. No
+# pipe_notify(): NNG keeps one callback per event and socket, so setting one
+# would silently replace the user's own.
+socket_target <- function(sock) {
+  id <- as.character(attr(sock, "id"))
+  bare <- client_state$bare[[id]]
+  if (is.null(bare)) {
+    bare <- new.env(parent = emptyenv())
+    bare$cv <- nanonext::cv()
+    bare$info <- NULL # NULL: not asked yet; FALSE: asked, none
+    client_state$bare[[id]] <- bare
+  }
+  list(sock = sock, ctx = NULL, cv = bare$cv, notified = FALSE, server = NULL,
+       url = NULL, bare = bare, info = if (is.list(bare$info)) bare$info)
 }
 
 # Drop the cached socket for a URL (its server has been closed).
@@ -205,30 +249,41 @@ forget_url_socket <- function(url) {
   invisible()
 }
 
-# The connection send()/recv() use for mangoro_rpc_send()/recv().
-rpc_connection <- function(sock) {
-  if (inherits(sock, c("nanoSocket", "nanoContext"))) return(sock)
-  target <- rpc_target(sock)
-  if (is.null(target$ctx)) target$sock else target$ctx
-}
-
-request_timeout <- function(timeout) {
-  if (is.null(timeout) && is.null(getOption("mangoro.timeout"))) return(10000L)
-  timeout <- resolve_timeout(timeout)
+# Milliseconds for nanonext (an integer, or NULL for no limit) from a
+# `timeout` argument: NULL means option mangoro.timeout, else 10000.
+as_timeout <- function(timeout) {
+  if (is.null(timeout)) {
+    timeout <- getOption("mangoro.timeout")
+    if (is.null(timeout)) return(10000L)
+  }
+  if (!is.numeric(timeout) || length(timeout) != 1L || is.na(timeout) || timeout < 0) {
+    mangoro_abort(
+      c("`timeout` must be one non-negative number of milliseconds (or Inf).",
+        sprintf("Got: %s.", format_value(timeout))),
+      class = "mangoro_input_error"
+    )
+  }
   if (is.infinite(timeout)) NULL else as.integer(min(timeout, .Machine$integer.max))
 }
 
-check_message_size <- function(msg, target) {
-  max <- target$info$max_message_size
+# The size check is exact: the server's max_message_size is the largest
+# envelope it accepts. A bare socket's info is asked for on its first call.
+check_message_size <- function(msg, target, timeout = NULL) {
+  info <- target$info
+  if (is.null(info) && !is.null(target$bare)) info <- bare_socket_info(target, timeout)
+  max <- info$max_message_size
   if (is.numeric(max) && length(max) == 1L && length(msg) > max) {
-    mangoro_abort(
-      c(sprintf("The message is %s bytes, over the server's limit of %s bytes.",
-                format(length(msg), big.mark = ","), format(max, big.mark = ",")),
-        "Send the data in smaller chunks (fewer rows per call), or raise the limit",
-        "(env MANGORO_MAX_MESSAGE_SIZE when starting the server)."),
-      class = "mangoro_message_too_large", size = length(msg), max_message_size = max
-    )
+    stop(message_too_large_error(length(msg), max))
   }
+}
+
+bare_socket_info <- function(target, timeout) {
+  bare <- target$bare
+  if (is.null(bare$info)) {
+    info <- tryCatch(rpc_get_info(target, timeout), mangoro_error = function(e) NULL)
+    bare$info <- if (is.list(info)) info else FALSE
+  }
+  if (is.list(bare$info)) bare$info
 }
 
 # Before sending: a server whose connection is down may have exited. Only
@@ -236,68 +291,61 @@ check_message_size <- function(msg, target) {
 # every call); a live process with no pipe is left to the reply wait.
 check_server_alive <- function(target) {
   srv <- target$server
-  if (!is.null(srv) && srv_pipes(srv) == 0L && !srv$process$is_alive()) server_gone_abort(srv)
-}
-
-# Send a request on `ctx`. For servers the request also signals the server's
-# cv, which pipe removals signal too, so a waiter notices a dead server at once
-# instead of at the timeout.
-send_request <- function(target, ctx, msg, t) {
-  srv <- target$server
-  if (is.null(srv)) {
-    return(request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t))
+  if (!is.null(srv) && socket_pipes(target$sock) == 0L && !srv$process$is_alive()) {
+    stop(server_gone_error(srv))
   }
-  request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = srv$cv)
 }
 
-# Synchronous request on the target's reusable context: returns the reply
-# raw vector or a nanonext errorValue.
-rpc_request <- function(target, msg, timeout) {
+# Send a request on `ctx`; the reply signals the target's cv, which pipe
+# removals signal too (servers, URLs), so a waiter wakes at either.
+send_request <- function(target, ctx, msg, t) {
+  request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = target$cv)
+}
+
+# Synchronous request: returns the reply raw vector or a nanonext errorValue.
+rpc_request <- function(target, msg, timeout, what = "the reply") {
   check_server_alive(target)
-  t <- request_timeout(timeout)
-  if (is.null(target$ctx)) return(socket_request(target$sock, msg, t))
-  aio <- send_request(target, target$ctx, msg, t)
-  wait_reply(aio, target, t)
+  t <- as_timeout(timeout)
+  ctx <- if (is.null(target$ctx)) nanonext::context(target$sock) else target$ctx
+  aio <- send_request(target, ctx, msg, t)
+  wait_reply(aio, target, t, what)
 }
 
-# A bare req socket: blocking send and receive on its default context, as
-# cheap as a request gets. Returns the reply or a nanonext errorValue.
-socket_request <- function(sock, msg, t) {
-  block <- if (is.null(t)) TRUE else t
-  res <- nanonext::send(sock, msg, mode = "raw", block = block)
-  if (nanonext::is_error_value(res)) return(res)
-  nanonext::recv(sock, mode = "raw", block = block)
-}
-
-# Wait for `aio` to resolve. Without a server: nanonext's own wait. With one:
-# wait on its cv (signalled by the reply and by pipe removals). Only a
-# wake-up without the reply costs more: with no connected pipe, wait (an
-# exit event, bounded) for the process to exit and report it gone.
-wait_reply <- function(aio, target, t) {
+# Wait for `aio` on the target's cv (signalled by the reply, and by pipe
+# removals for servers and URLs). A wake-up without the reply while the
+# socket has no connection means the peer is gone: for a server, wait (an
+# exit event, bounded) for its process and report it; for a URL or bare
+# socket, report the dropped connection. A bare socket's cv hears no pipe
+# events, so its connection is looked at after each wait of at most 1 s.
+wait_reply <- function(aio, target, t, what = "the reply") {
+  cv <- target$cv
   srv <- target$server
-  if (is.null(srv)) return(collect_aio(aio))
-  cv <- srv$cv
   # Happy path: one wait, woken by the reply.
-  if (unresolved(aio)) until(cv, if (is.null(t)) .Machine$integer.max else t + 5L)
+  slice <- if (is.null(srv)) 1000L else .Machine$integer.max
+  if (unresolved(aio)) until(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5L))
   if (!unresolved(aio)) return(collect_aio(aio))
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {
-    if (srv_pipes(srv) == 0L) {
+    if (socket_pipes(target$sock) == 0L) {
+      if (is.null(srv)) {
+        nanonext::stop_aio(aio)
+        stop(connection_lost_error(what, target$url))
+      }
       if (srv$process$is_alive()) srv$process$wait(timeout = min(1000, max(0, deadline - mclock())))
       if (!srv$process$is_alive()) {
         nanonext::stop_aio(aio)
-        server_gone_abort(srv)
+        stop(server_gone_error(srv))
       }
     }
     left <- deadline - mclock()
     if (left <= 0) break
-    until(cv, if (is.finite(left)) left + 5 else .Machine$integer.max)
+    until(cv, min(slice, if (is.finite(left)) left + 5 else .Machine$integer.max))
   }
   collect_aio(aio)
 }
 
-srv_pipes <- function(srv) {
-  n <- stat(srv$sock, "pipes")
+socket_pipes <- function(sock) {
+  n <- stat(sock, "pipes")
   if (is.numeric(n)) as.integer(n) else 0L
 }
 
@@ -305,76 +353,53 @@ mclock <- function() {
   as.double(nanonext::mclock())
 }
 
-# Reply raw (or nanonext errorValue) -> parsed envelope.
-reply_envelope <- function(reply, what, target) {
-  if (nanonext::is_error_value(reply)) nng_abort(reply, what, target$server)
-  envelope_parse(reply, copy = TRUE)
-}
-
-rpc_decode_reply <- function(reply, func_name, target) {
-  if (nanonext::is_error_value(reply)) nng_abort(reply, sprintf("the call to %s()", func_name), target$server)
-  # No payload copy: the result is decoded in place from the reply.
-  env <- envelope_parse(reply, copy = FALSE)
-  if (env$type == 2L) return(ipc_read_at(reply, env$offset))
-  if (env$type == envelope_type[["error"]]) remote_abort(env, func_name)
-  unexpected_type(env, "result (2) or error (3)")
-}
-
-remote_abort <- function(env, func_name) {
-  func <- if (nzchar(env$name)) env$name else func_name
-  mangoro_abort(
-    c(sprintf("The Go server returned an error%s:",
-              if (is.null(func)) "" else sprintf(" for %s()", func)),
-      env$error),
-    class = "mangoro_remote_error", remote_message = env$error, func = func
-  )
-}
-
-unexpected_type <- function(env, wanted) {
-  mangoro_abort(
-    c(sprintf("Unexpected reply of type %d; wanted %s.", env$type, wanted),
-      "The peer does not follow the mangoro protocol."),
-    class = "mangoro_protocol_error"
-  )
-}
-
-# Map an NNG error to a classed condition: 5 is a timeout, the rest mean the
-# connection is unusable. A server object whose process exited => server_gone.
-nng_abort <- function(code, what, srv = NULL) {
-  stop(nng_condition(code, what, srv))
-}
-
-nng_condition <- function(code, what, srv = NULL) {
-  code <- as.integer(code)
-  if (inherits(srv, "mangoro_server") && !srv$process$is_alive()) {
-    return(server_gone_condition(srv))
+#' Send and receive raw mangoro messages
+#'
+#' Thin wrappers over nanonext's `send()` and `recv()` in raw mode, with a
+#' timeout and classed errors. On a `req` socket, a send must be followed by
+#' a receive.
+#'
+#' @param sock A nanonext socket or context (e.g. `nanonext::socket("req",
+#'   dial = url)`), or a `mangoro_server`.
+#' @param msg Raw vector; the message (see [mangoro_rpc_call_message()]).
+#' @param timeout Numeric; milliseconds to wait. Default: option
+#'   `mangoro.timeout` (10000 ms). `Inf` waits without limit.
+#' @return `mangoro_rpc_send()`: `sock`, invisibly. `mangoro_rpc_recv()`: the
+#'   message as a raw vector.
+#' @section Errors: `mangoro_timeout_error` when the time runs out;
+#'   `mangoro_server_gone` when the socket is closed.
+#' @export
+mangoro_rpc_send <- function(sock, msg, timeout = NULL) {
+  con <- rpc_connection(sock)
+  if (!is.raw(msg)) {
+    mangoro_abort(c("`msg` must be a raw vector.", sprintf("Got: %s.", format_value(msg))),
+                  class = "mangoro_input_error")
   }
-  if (code == 5L) {
-    # The server is alive, so its log is more likely old news than the
-    # reason; it travels in the condition, and the message says where to look.
-    is_srv <- inherits(srv, "mangoro_server")
-    return(mangoro_condition(
-      c(sprintf("Timed out waiting for %s.", what),
-        "Raise `timeout` (milliseconds) or option mangoro.timeout if the work takes longer.",
-        if (is_srv) "The server is still running; mangoro_server_log() shows its log."),
-      class = "mangoro_timeout_error",
-      stderr = if (is_srv) server_log_tail(srv) else character()
-    ))
-  }
-  mangoro_condition(
-    c(sprintf("Could not complete %s: %s.", what, nanonext::nng_error(code)),
-      "The connection to the server is closed or broken."),
-    class = "mangoro_server_gone", nng_code = code,
-    stderr = if (inherits(srv, "mangoro_server")) server_log_tail(srv) else character()
-  )
+  res <- nanonext::send(con, msg, mode = "raw", block = nng_block(timeout))
+  if (nanonext::is_error_value(res) && res != 0L) stop(transport_error(res, "send", sock))
+  invisible(sock)
 }
 
-# A condition object like mangoro_abort() signals, for aio results.
-mangoro_condition <- function(message, class = NULL, ..., call = NULL) {
-  structure(
-    class = c(class, "mangoro_error", "error", "condition"),
-    list(message = paste(message, collapse = "\n"), call = call, ...)
-  )
+#' @rdname mangoro_rpc_send
+#' @export
+mangoro_rpc_recv <- function(sock, timeout = NULL) {
+  con <- rpc_connection(sock)
+  res <- nanonext::recv(con, mode = "raw", block = nng_block(timeout))
+  if (nanonext::is_error_value(res)) stop(transport_error(res, "receive", sock))
+  res
+}
+
+# nanonext's `block` argument: TRUE waits without limit.
+nng_block <- function(timeout) {
+  t <- as_timeout(timeout)
+  if (is.null(t)) TRUE else t
+}
+
+# The connection send()/recv() use for mangoro_rpc_send()/recv().
+rpc_connection <- function(sock) {
+  if (inherits(sock, c("nanoSocket", "nanoContext"))) return(sock)
+  target <- rpc_target(sock)
+  if (is.null(target$ctx)) target$sock else target$ctx
 }
 
 # --- async ------------------------------------------------------------------
@@ -383,23 +408,23 @@ mangoro_condition <- function(message, class = NULL, ..., call = NULL) {
 # and call_aio() keep working on it, and its `data` binding is replaced by one
 # that decodes the reply once (on first access) into a data.frame.
 new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
+  what <- sprintf("the call to %s()", func_name)
   if (!is.environment(aio)) {
     # request() failed at once (e.g. closed socket): an error list.
-    stop(nng_condition(aio$data, sprintf("the call to %s()", func_name), target$server))
+    stop(transport_error(aio$data, what, target$server))
   }
   raw_data <- activeBindingFunction("data", aio)
   rm("data", envir = aio)
-  srv <- target$server
   decoded <- NULL
   makeActiveBinding("data", function() {
     if (!is.null(decoded)) return(decoded)
     reply <- raw_data()
     if (nanonext::unresolved(reply)) return(reply)
     decoded <<- tryCatch(
-      rpc_decode_reply(reply, func_name, target),
+      if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
+      else message_result(reply, func_name),
       mangoro_error = identity
     )
-    # The context has done its job; release it with the aio.
     decoded
   }, aio)
   assign(".mangoro_func", func_name, envir = aio)
@@ -422,11 +447,11 @@ mangoro_aio_result <- function(x) {
     mangoro_abort(c("`x` must be a mangoro_aio from mangoro_rpc_call_aio().",
                     sprintf("Got: %s.", format_value(x))), class = "mangoro_input_error")
   }
-  target <- x$.mangoro_target
-  if (!is.null(target$server) && nanonext::unresolved(x)) {
+  if (nanonext::unresolved(x)) {
     left <- x$.mangoro_deadline - mclock()
-    # wait_reply() notices a dead server before the timeout.
-    wait_reply(x, target, if (is.finite(left)) max(0, left) else NULL)
+    # wait_reply() notices a dropped connection before the timeout.
+    wait_reply(x, x$.mangoro_target, if (is.finite(left)) max(0L, as.integer(left)) else NULL,
+               sprintf("the call to %s()", x$.mangoro_func))
   }
   nanonext::call_aio(x)
   value <- x$data

@@ -1,9 +1,13 @@
-# Converting R data to one Arrow IPC stream and back, with nanoarrow only.
+# R data <-> Arrow: argument normalisation, the R -> Arrow type mapping for
+# the nanoarrow path, and that path itself. R/message.R decides which path a
+# message takes: the C codec (src/ipc_write.c, src/ipc_read.c) for the types
+# it covers, nanoarrow here for the rest.
 #
-# Sending: data.frame, named list, matrix or nanoarrow stream -> IPC bytes,
-# written straight after the envelope header into one raw connection, so the
-# message is assembled without a separate copy of the payload.
-# Receiving: IPC bytes -> data.frame with R types restored.
+# One type mapping: the C writer's column classifier, asked through
+# arrow_kind(), names the Arrow type of every column kind it covers; the
+# nanoarrow path asks the same function, so a column of a covered kind is
+# written as the same Arrow type whichever path carries its frame (factors
+# excepted: nanoarrow 0.9 cannot write dictionaries, so they go as utf8).
 
 # Normalise `data` to a data.frame-like list of columns (no copies of the
 # column vectors: data.frame() and as.data.frame() are avoided on purpose).
@@ -59,26 +63,30 @@ new_columns <- function(cols, n) {
   structure(cols, class = "data.frame", row.names = .set_row_names(n))
 }
 
-# Columns nanoarrow's own data.frame conversion does not handle the way we
-# want are converted here; the rest is passed through untouched.
+# The Arrow type the C writer gives column `x` ("" when it is not one of its
+# kinds); a timestamp carries the zone it is sent in as attribute "tz".
+arrow_kind <- function(x) .Call(mangoro_c_arrow_kind, x)
+
+# Prepare one column for nanoarrow's writer: covered kinds follow
+# arrow_kind(); the rest (lists, structs, binary) are converted here.
 prepare_column <- function(x, name) {
   if (inherits(x, "AsIs")) class(x) <- setdiff(class(x), "AsIs")
-  if (is.factor(x)) {
-    # nanoarrow 0.9's IPC writer cannot encode dictionaries: send the labels.
-    return(as.character(x))
-  }
-  if (inherits(x, "POSIXct")) {
-    tz <- attr(x, "tzone")
-    # No zone means local time; pin it so inference never asks the system.
-    if (is.null(tz) || !nzchar(tz[[1L]])) attr(x, "tzone") <- local_tz()
-    return(x)
-  }
+  kind <- arrow_kind(x)
+  switch(kind,
+    "dictionary<int32, utf8>" = return(as.character(x)),
+    "timestamp[us]" = {
+      attr(x, "tzone") <- attr(kind, "tz")
+      return(x)
+    },
+    "float64" = return(if (anyNA(x) && any(is.nan(x))) double_with_nan(x) else x),
+    "bool" = , "int32" = , "utf8" = , "date32" = , "int64" = return(x)
+  )
   if (inherits(x, "data.frame")) {
     return(assemble_columns(Map(prepare_column, unclass(x), names(x)), nrow(x)))
   }
   if (is.list(x) && !is.object(x)) return(list_column_array(x, name))
   if (is.object(x) && !inherits(x, c("Date", "integer64", "difftime", "blob",
-                                      "vctrs_list_of", "hms"))) {
+                                      "vctrs_list_of", "hms", "POSIXct"))) {
     mangoro_abort(
       c(sprintf("Argument `%s` has class <%s>, which mangoro can't send.",
                 name, paste(class(x), collapse = "/")),
@@ -93,13 +101,7 @@ prepare_column <- function(x, name) {
       class = "mangoro_input_error"
     )
   }
-  if (is.double(x) && !is.object(x) && anyNA(x) && any(is.nan(x))) return(double_with_nan(x))
   x
-}
-
-local_tz <- function() {
-  tz <- Sys.getenv("TZ")
-  if (nzchar(tz)) tz else "UTC"
 }
 
 # R's NA_real_ is a NaN payload, and nanoarrow maps every NaN to null. Keep
@@ -174,17 +176,9 @@ assemble_columns <- function(prepared, n) {
   )
 }
 
-# `header` followed by the IPC stream of `data`, as one raw vector. Flat frames
-# of common types (factors included) are encoded in C in one allocation; the
-# rest go through nanoarrow's writer into a raw connection.
-ipc_stream_with_header <- function(data, header = raw(0)) {
-  if (is.data.frame(data)) {
-    fast <- fast_ipc_write(data, header)
-    if (!is.null(fast)) return(fast)
-  } else if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
-    fast <- fast_ipc_write(as_arg_columns(data), header)
-    if (!is.null(fast)) return(fast)
-  }
+# `header` followed by the IPC stream of `data` written by nanoarrow, as one
+# raw vector (R/message.R calls this when the C writer does not cover `data`).
+arrow_encode_nanoarrow <- function(data, header = raw(0)) {
   stream <- as_arg_stream(data)
   con <- rawConnection(raw(0), "wb")
   on.exit(close(con))
@@ -228,7 +222,7 @@ ipc_stream_with_header <- function(data, header = raw(0)) {
 #' mangoro_ipc_read(bytes)
 #' @export
 mangoro_ipc_write <- function(data) {
-  ipc_stream_with_header(data)
+  arrow_encode(data)
 }
 
 #' @rdname mangoro_ipc_write
@@ -238,28 +232,11 @@ mangoro_ipc_read <- function(raw) {
     mangoro_abort(c("`raw` must be a raw vector holding an Arrow IPC stream.",
                     sprintf("Got: %s.", format_value(raw))), class = "mangoro_input_error")
   }
-  ipc_read_at(raw, 0)
+  arrow_decode(raw, 0)
 }
 
-# Decode the IPC stream in `x` from byte `offset` (0-based) to its end. Flat
-# schemas are read in C, in place; the rest (or int64 without integer64)
-# goes through nanoarrow on a copy of the payload.
-ipc_read_at <- function(x, offset) {
-  if (length(x) <= offset) return(data.frame())
-  res <- .Call(mangoro_c_ipc_read, x, offset, int64_as_integer64())
-  if (is.list(res)) return(res)
-  if (is.character(res)) ipc_read_abort(res)
-  ipc_read_nanoarrow(if (offset > 0) x[-seq_len(offset)] else x)
-}
-
-ipc_read_abort <- function(why) {
-  mangoro_abort(
-    c("The result payload is not a valid Arrow IPC stream.", paste0("Malformed stream: ", why, ".")),
-    class = "mangoro_protocol_error"
-  )
-}
-
-ipc_read_nanoarrow <- function(raw) {
+# An Arrow stream the C reader does not cover, read with nanoarrow.
+arrow_decode_nanoarrow <- function(raw) {
   stream <- tryCatch(
     nanoarrow::read_nanoarrow(raw),
     error = function(e) mangoro_abort(
@@ -278,19 +255,6 @@ ipc_read_nanoarrow <- function(raw) {
   )
   restore_columns(df, schema)
 }
-
-# integer64 results when wanted and bit64 is there (looked up once per session).
-int64_as_integer64 <- function() {
-  identical(getOption("mangoro.int64", "integer64"), "integer64") && have_bit64()
-}
-
-have_bit64 <- local({
-  known <- NA
-  function() {
-    if (is.na(known)) known <<- requireNamespace("bit64", quietly = TRUE)
-    known
-  }
-})
 
 # The R prototype for a result schema: nanoarrow's own inference, except int64
 # (integer64 when wanted) and dictionaries (factors), applied recursively.
@@ -327,20 +291,4 @@ restore_columns <- function(df, schema) {
     }
   }
   df
-}
-
-# --- fast path: flat frames encoded in C (src/ipc_write.c) --------------------
-
-# The message for `cols` (a data.frame or data.frame-like list) after
-# `header`, or NULL when some column needs nanoarrow. The C code picks the
-# column kinds itself (logical, integer, double, character, Date, POSIXct,
-# integer64, factor) and sends a POSIXct without a zone in TZ, else UTC.
-fast_ipc_write <- function(cols, header) {
-  res <- .Call(mangoro_c_ipc_write, header, cols, .row_names_info(cols, 2L))
-  if (is.character(res)) {
-    mangoro_abort(c(sprintf("Can't send the data: %s.", res),
-                    "Rebuild the factor with factor() so its codes match its levels."),
-                  class = "mangoro_input_error")
-  }
-  res
 }

@@ -296,20 +296,8 @@ http_addr <- function(x, name) {
 #' file.info(pair$key)$mode
 #' @export
 mangoro_http_selfsigned <- function(host = "127.0.0.1", dir = tempfile("mangoro-tls-")) {
-  host <- http_string(host, "host")
-  dir <- http_path(dir, "dir")
-  if (!nzchar(host)) {
-    mangoro_abort("`host` must not be empty.", class = "mangoro_input_error")
-  }
-  if (!dir.exists(dir) && !dir.create(dir, recursive = TRUE, mode = "0700")) {
-    mangoro_abort(sprintf("Could not create the directory %s.", dir), class = "mangoro_input_error")
-  }
-  pem <- nanonext::write_cert(cn = host)$server
-  cert <- file.path(dir, "cert.pem")
-  key <- file.path(dir, "key.pem")
-  write_private(pem[[2L]], key)
-  write_private(pem[[1L]], cert)
-  list(cert = cert, key = key, ca = cert)
+  files <- selfsigned_files(host, dir, cn_arg = "host")
+  list(cert = files$cert_file, key = files$key_file, ca = files$cert_file)
 }
 
 # Create the file empty with mode 0600 before any secret is written to it.

@@ -56,8 +56,8 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
     mangoro_abort("`env` must be a named character vector, e.g. c(NAME = \"value\").",
                   class = "mangoro_input_error")
   }
-  timeout <- resolve_timeout(timeout)
-  deadline <- mclock() + timeout
+  t <- as_timeout(timeout)
+  deadline <- mclock() + if (is.null(t)) Inf else t
   log_file <- tempfile(paste0(basename(binary), "-"), fileext = ".log")
   proc <- processx::process$new(
     binary, c(url, args),
@@ -125,28 +125,8 @@ start_abort <- function(srv, why) {
   status <- if (proc$is_alive()) NA_integer_ else proc$get_exit_status()
   stderr <- server_log_tail(srv, 20L)
   close(srv)
-  mangoro_abort(
-    c(sprintf("Could not start the Go server %s (%s).", srv$name, srv$url), why,
-      if (!is.na(status)) sprintf("Exit status: %d.", status),
-      if (length(stderr)) c("Last lines of its log:", stderr) else "Its log is empty."),
-    class = "mangoro_start_error", status = status, stderr = stderr
-  )
+  stop(start_error(srv, why, status, stderr))
 }
-
-server_gone_condition <- function(srv) {
-  proc <- srv$process
-  status <- if (proc$is_alive()) NA_integer_ else proc$get_exit_status()
-  stderr <- server_log_tail(srv, 20L)
-  mangoro_condition(
-    c(sprintf("The Go server %s (pid %d) is gone%s.", srv$name, proc$get_pid(),
-              if (is.na(status)) "" else sprintf(", exit status %d", status)),
-      if (length(stderr)) c("Last lines of its log:", stderr) else "Its log is empty.",
-      "Start it again with mangoro_server_start()."),
-    class = "mangoro_server_gone", status = status, stderr = stderr
-  )
-}
-
-server_gone_abort <- function(srv) stop(server_gone_condition(srv))
 
 server_log_tail <- function(srv, n = 20L) {
   f <- srv$log_file

@@ -45,13 +45,28 @@
 #' @export
 mangoro_tls_pair <- function(cn = "127.0.0.1", dir = tempfile("mangoro-tls-"),
                              valid = "20301231235959") {
-  tls_string(cn, "cn", "a host name or IP address, e.g. \"127.0.0.1\"")
+  files <- selfsigned_files(cn, dir, valid)
+  structure(
+    c(files[c("cn", "cert_file", "key_file")],
+      list(ca_file = files$cert_file, cert = files$cert, key = files$key,
+           server = nanonext::tls_config(server = files$pem$server),
+           client = nanonext::tls_config(client = files$pem$client))),
+    class = "mangoro_tls_pair"
+  )
+}
+
+# The one implementation behind mangoro_tls_pair() and
+# mangoro_http_selfsigned(): a self-signed certificate for `cn` from
+# nanonext::write_cert(), written as cert.pem and key.pem (mode 0600) in `dir`.
+selfsigned_files <- function(cn, dir, valid = "20301231235959", cn_arg = "cn") {
+  tls_string(cn, cn_arg, "a host name or IP address, e.g. \"127.0.0.1\"")
   tls_string(dir, "dir", "a directory path")
   tls_string(valid, "valid", "a time as yyyymmddhhmmss, e.g. \"20301231235959\"")
   if (!grepl("^[0-9]{14}$", valid)) {
     mangoro_abort(c(sprintf("`valid` must be a time as yyyymmddhhmmss, not \"%s\".", valid),
                     "For example \"20301231235959\"."), class = "mangoro_input_error")
   }
+  dir <- normalizePath(path.expand(dir), mustWork = FALSE)
   if (!dir.exists(dir) && !dir.create(dir, recursive = TRUE, mode = "0700")) {
     mangoro_abort(sprintf("Could not create the directory %s for the certificate.", dir),
                   class = "mangoro_input_error")
@@ -61,19 +76,8 @@ mangoro_tls_pair <- function(cn = "127.0.0.1", dir = tempfile("mangoro-tls-"),
   key_file <- file.path(dir, "key.pem")
   write_private(pem$server[[2L]], key_file)
   write_private(pem$server[[1L]], cert_file)
-  structure(
-    list(
-      cn = cn,
-      cert_file = cert_file,
-      key_file = key_file,
-      ca_file = cert_file,
-      cert = pem$server[[1L]],
-      key = pem$server[[2L]],
-      server = nanonext::tls_config(server = pem$server),
-      client = nanonext::tls_config(client = pem$client)
-    ),
-    class = "mangoro_tls_pair"
-  )
+  list(cn = cn, cert_file = cert_file, key_file = key_file,
+       cert = pem$server[[1L]], key = pem$server[[2L]], pem = pem)
 }
 
 #' Environment variables carrying a TLS certificate to a Go program

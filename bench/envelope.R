@@ -8,23 +8,27 @@ suppressPackageStartupMessages({
   library(bench)
 })
 ns <- asNamespace("mangoro")
+# The pure-R reference lives with the tests (run from the checkout's root, or
+# from bench/run.R, whose `ctx` knows where bench/ is).
+root <- if (exists("ctx")) dirname(ctx$bench_dir) else "."
+sys.source(file.path(root, "tests", "testthat", "helper-envelope.R"), envir = environment())
 
 sizes <- c("1 KB" = 1024, "1 MB" = 1024^2, "100 MB" = 100 * 1024^2)
 results <- list()
 for (label in names(sizes)) {
   payload <- as.raw(rep_len(0:255, sizes[[label]]))
   msg <- ns$envelope_pack(2L, "transposeMatrix", "", payload)
-  stopifnot(identical(msg, ns$envelope_pack_r(2L, "transposeMatrix", "", payload)))
+  stopifnot(identical(msg, envelope_pack_r(2L, "transposeMatrix", "", payload)))
   iterations <- if (sizes[[label]] > 1e7) 10 else 200
   pack <- bench::mark(
     C = ns$envelope_pack(2L, "transposeMatrix", "", payload),
-    R = ns$envelope_pack_r(2L, "transposeMatrix", "", payload),
+    R = envelope_pack_r(2L, "transposeMatrix", "", payload),
     iterations = iterations, check = TRUE, filter_gc = FALSE
   )
   parse <- bench::mark(
-    C = ns$envelope_parse(msg),
-    C_nocopy = ns$envelope_parse(msg, copy = FALSE),
-    R = ns$envelope_parse_r(msg),
+    C = mangoro_rpc_parse_response(msg),
+    C_nocopy = .Call(ns$mangoro_c_envelope_parse, msg, FALSE),
+    R = envelope_parse_r(msg),
     iterations = iterations, check = FALSE, filter_gc = FALSE
   )
   results[[label]] <- rbind(

@@ -2,15 +2,13 @@
 // the bytes: [type:1][name_len:u32 BE][name][error_len:u32 BE][error][payload].
 // Parsing never raises an R error for bad input; it returns a status code so
 // the R side can signal a classed mangoro_protocol_error with a clear message.
+// mangoro_c_message_decode() parses a reply and decodes its Arrow payload in
+// the same native call.
 
-#define R_NO_REMAP
-#include <R.h>
-#include <Rinternals.h>
+#include "mangoro.h"
 #include <stdint.h>
 #include <string.h>
 #include <limits.h>
-
-#define ENV_HEADER 9 /* type byte + two length words */
 
 static void put_u32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char) (v >> 24);
@@ -24,8 +22,7 @@ static uint32_t get_u32(const unsigned char *p) {
          ((uint32_t) p[2] << 8) | (uint32_t) p[3];
 }
 
-// A string argument as UTF-8 bytes; NULL/NA/"" all mean "empty".
-static const char *utf8_or_empty(SEXP x, size_t *len) {
+const char *mangoro_utf8_or_empty(SEXP x, size_t *len) {
   if (TYPEOF(x) != STRSXP || XLENGTH(x) < 1 || STRING_ELT(x, 0) == NA_STRING) {
     *len = 0;
     return "";
@@ -35,47 +32,46 @@ static const char *utf8_or_empty(SEXP x, size_t *len) {
   return s;
 }
 
-// Build an envelope with one allocation and one copy of the payload.
+void mangoro_envelope_header_put(unsigned char *p, int type, const char *name, size_t nlen,
+                                 const char *error, size_t elen) {
+  p[0] = (unsigned char) type;
+  put_u32(p + 1, (uint32_t) nlen);
+  memcpy(p + 5, name, nlen);
+  p += 5 + nlen;
+  put_u32(p, (uint32_t) elen);
+  memcpy(p + 4, error, elen);
+}
+
+// Build an envelope with one allocation and one copy of the payload. Bad
+// arguments give an error string (R/message.R checks them first).
 SEXP mangoro_c_envelope_pack(SEXP type, SEXP name, SEXP error, SEXP payload) {
   int t = Rf_asInteger(type);
   if (t == NA_INTEGER || t < 0 || t > 255)
-    Rf_error("envelope type must be an integer in 0..255");
+    return Rf_mkString("the envelope type must be an integer in 0..255");
   if (payload != R_NilValue && TYPEOF(payload) != RAWSXP)
-    Rf_error("payload must be a raw vector or NULL");
+    return Rf_mkString("the payload must be a raw vector or NULL");
   size_t nlen, elen;
-  const char *n = utf8_or_empty(name, &nlen);
-  const char *e = utf8_or_empty(error, &elen);
-  if (nlen > UINT32_MAX || elen > UINT32_MAX)
-    Rf_error("name or error longer than 4294967295 bytes");
+  const char *n = mangoro_utf8_or_empty(name, &nlen);
+  const char *e = mangoro_utf8_or_empty(error, &elen);
+  if (nlen > INT_MAX || elen > INT_MAX)
+    return Rf_mkString("the name or error is longer than 2^31 - 1 bytes");
   R_xlen_t plen = payload == R_NilValue ? 0 : XLENGTH(payload);
   R_xlen_t total = ENV_HEADER + (R_xlen_t) nlen + (R_xlen_t) elen + plen;
 
   SEXP out = PROTECT(Rf_allocVector(RAWSXP, total));
   unsigned char *p = RAW(out);
-  p[0] = (unsigned char) t;
-  put_u32(p + 1, (uint32_t) nlen);
-  memcpy(p + 5, n, nlen);
-  p += 5 + nlen;
-  put_u32(p, (uint32_t) elen);
-  memcpy(p + 4, e, elen);
-  p += 4 + elen;
+  mangoro_envelope_header_put(p, t, n, nlen, e, elen);
   if (plen > 0)
-    memcpy(p, RAW(payload), (size_t) plen);
+    memcpy(p + ENV_HEADER + nlen + elen, RAW(payload), (size_t) plen);
   UNPROTECT(1);
   return out;
-}
-
-// Envelope header only (type, name, error, no payload): callers that stream
-// the payload into a connection write this first and append to it.
-SEXP mangoro_c_envelope_header(SEXP type, SEXP name, SEXP error) {
-  return mangoro_c_envelope_pack(type, name, error, R_NilValue);
 }
 
 static SEXP utf8_string(const unsigned char *p, uint32_t len) {
   return Rf_ScalarString(Rf_mkCharLenCE((const char *) p, (int) len, CE_UTF8));
 }
 
-// Parse status codes, mirrored in R/wire.R (envelope_parse_status).
+// Parse status codes, explained in R/conditions.R (envelope_error).
 enum {
   PARSE_OK = 0,
   PARSE_SHORT_HEADER = 1,
@@ -83,7 +79,8 @@ enum {
   PARSE_ERROR_OVERRUN = 3,
   PARSE_NUL_IN_STRING = 4,
   PARSE_BAD_TYPE = 5,
-  PARSE_TOO_LONG = 6
+  PARSE_TOO_LONG = 6,
+  PARSE_NOT_RAW = 7
 };
 
 static SEXP parse_status(int code, R_xlen_t at) {
@@ -95,52 +92,100 @@ static SEXP parse_status(int code, R_xlen_t at) {
   return out;
 }
 
-// Parse an envelope. Every length is checked against the buffer before it is
-// used. With copy = TRUE the payload is returned as one new raw vector (one
-// memcpy); otherwise its 0-based offset and length are returned so a reader
-// can work on the original vector.
-SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
-  if (TYPEOF(x) != RAWSXP)
-    Rf_error("message must be a raw vector");
+typedef struct {
+  int type;
+  uint32_t nlen, elen;
+  R_xlen_t epos, ppos, plen;
+} envelope_t;
+
+// Every length is checked against the buffer before it is used.
+static int parse(SEXP x, envelope_t *e, R_xlen_t *at) {
+  *at = 0;
+  if (TYPEOF(x) != RAWSXP) return PARSE_NOT_RAW;
   const unsigned char *p = RAW(x);
   R_xlen_t n = XLENGTH(x);
-  if (n < ENV_HEADER)
-    return parse_status(PARSE_SHORT_HEADER, n);
-  int type = p[0];
-  if (type > 4)
-    return parse_status(PARSE_BAD_TYPE, 0);
-  uint32_t nlen = get_u32(p + 1);
+  if (n < ENV_HEADER) {
+    *at = n;
+    return PARSE_SHORT_HEADER;
+  }
+  e->type = p[0];
+  if (e->type > 4) return PARSE_BAD_TYPE;
+  e->nlen = get_u32(p + 1);
+  *at = 1;
   // 9 fixed bytes plus both strings must fit; compare without overflow.
-  if ((R_xlen_t) nlen > n - ENV_HEADER)
-    return parse_status(PARSE_NAME_OVERRUN, 1);
-  if (nlen > INT_MAX)
-    return parse_status(PARSE_TOO_LONG, 1);
-  R_xlen_t epos = 5 + (R_xlen_t) nlen;
-  uint32_t elen = get_u32(p + epos);
-  if ((R_xlen_t) elen > n - epos - 4)
-    return parse_status(PARSE_ERROR_OVERRUN, epos);
-  if (elen > INT_MAX)
-    return parse_status(PARSE_TOO_LONG, epos);
-  if (memchr(p + 5, 0, nlen) != NULL || memchr(p + epos + 4, 0, elen) != NULL)
-    return parse_status(PARSE_NUL_IN_STRING, 5);
-  R_xlen_t ppos = epos + 4 + (R_xlen_t) elen;
-  R_xlen_t plen = n - ppos;
+  if ((R_xlen_t) e->nlen > n - ENV_HEADER) return PARSE_NAME_OVERRUN;
+  if (e->nlen > INT_MAX) return PARSE_TOO_LONG;
+  e->epos = 5 + (R_xlen_t) e->nlen;
+  e->elen = get_u32(p + e->epos);
+  *at = e->epos;
+  if ((R_xlen_t) e->elen > n - e->epos - 4) return PARSE_ERROR_OVERRUN;
+  if (e->elen > INT_MAX) return PARSE_TOO_LONG;
+  *at = 5;
+  if (memchr(p + 5, 0, e->nlen) != NULL || memchr(p + e->epos + 4, 0, e->elen) != NULL)
+    return PARSE_NUL_IN_STRING;
+  e->ppos = e->epos + 4 + (R_xlen_t) e->elen;
+  e->plen = n - e->ppos;
+  return PARSE_OK;
+}
 
+static SEXP payload_copy(SEXP x, const envelope_t *e) {
+  SEXP payload = Rf_allocVector(RAWSXP, e->plen);
+  if (e->plen > 0) memcpy(RAW(payload), RAW(x) + e->ppos, (size_t) e->plen);
+  return payload;
+}
+
+// Parse an envelope. With copy = TRUE the payload is returned as one new raw
+// vector (one memcpy); otherwise its 0-based offset and length are returned
+// so a reader can work on the original vector.
+SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
+  envelope_t e;
+  R_xlen_t at;
+  int st = parse(x, &e, &at);
+  if (st != PARSE_OK) return parse_status(st, at);
+  const unsigned char *p = RAW(x);
   int do_copy = Rf_asLogical(copy) == TRUE;
   const char *names[] = {"type", "name", "error",
                          do_copy ? "payload" : "offset", do_copy ? "" : "length", ""};
   SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
-  SET_VECTOR_ELT(out, 0, Rf_ScalarInteger(type));
-  SET_VECTOR_ELT(out, 1, utf8_string(p + 5, nlen));
-  SET_VECTOR_ELT(out, 2, utf8_string(p + epos + 4, elen));
+  SET_VECTOR_ELT(out, 0, Rf_ScalarInteger(e.type));
+  SET_VECTOR_ELT(out, 1, utf8_string(p + 5, e.nlen));
+  SET_VECTOR_ELT(out, 2, utf8_string(p + e.epos + 4, e.elen));
   if (do_copy) {
-    SEXP payload = Rf_allocVector(RAWSXP, plen);
-    SET_VECTOR_ELT(out, 3, payload);
-    if (plen > 0)
-      memcpy(RAW(payload), p + ppos, (size_t) plen);
+    SET_VECTOR_ELT(out, 3, payload_copy(x, &e));
   } else {
-    SET_VECTOR_ELT(out, 3, Rf_ScalarReal((double) ppos));
-    SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double) plen));
+    SET_VECTOR_ELT(out, 3, Rf_ScalarReal((double) e.ppos));
+    SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double) e.plen));
+  }
+  UNPROTECT(1);
+  return out;
+}
+
+// A reply in one native call: list(type, name, error, offset, length, data,
+// payload). For a result (type 2) `data` is what the Arrow reader gives,
+// read in place (a data.frame, NULL when nanoarrow must read it, or an error
+// string) and `payload` is NULL; for any other type `data` is NULL and
+// `payload` a copy of the payload (JSON for manifest, info and error).
+SEXP mangoro_c_message_decode(SEXP x, SEXP int64) {
+  envelope_t e;
+  R_xlen_t at;
+  int st = parse(x, &e, &at);
+  if (st != PARSE_OK) return parse_status(st, at);
+  const unsigned char *p = RAW(x);
+  const char *names[] = {"type", "name", "error", "offset", "length", "data", "payload", ""};
+  SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+  SET_VECTOR_ELT(out, 0, Rf_ScalarInteger(e.type));
+  SET_VECTOR_ELT(out, 1, utf8_string(p + 5, e.nlen));
+  SET_VECTOR_ELT(out, 2, utf8_string(p + e.epos + 4, e.elen));
+  SET_VECTOR_ELT(out, 3, Rf_ScalarReal((double) e.ppos));
+  SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double) e.plen));
+  if (e.type == 2) {
+    if (e.plen > 0) {
+      SEXP off = PROTECT(Rf_ScalarReal((double) e.ppos));
+      SET_VECTOR_ELT(out, 5, mangoro_c_ipc_read(x, off, int64));
+      UNPROTECT(1);
+    }
+  } else {
+    SET_VECTOR_ELT(out, 6, payload_copy(x, &e));
   }
   UNPROTECT(1);
   return out;

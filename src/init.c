@@ -1,21 +1,15 @@
 // Native routine registration: symbols are looked up only through this table.
 
-#define R_NO_REMAP
-#include <R.h>
-#include <Rinternals.h>
+#include "mangoro.h"
 #include <R_ext/Rdynload.h>
-
-SEXP mangoro_c_envelope_pack(SEXP, SEXP, SEXP, SEXP);
-SEXP mangoro_c_envelope_header(SEXP, SEXP, SEXP);
-SEXP mangoro_c_envelope_parse(SEXP, SEXP);
-SEXP mangoro_c_ipc_write(SEXP, SEXP, SEXP);
-SEXP mangoro_c_ipc_read(SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_entries[] = {
   {"mangoro_c_envelope_pack", (DL_FUNC) &mangoro_c_envelope_pack, 4},
-  {"mangoro_c_envelope_header", (DL_FUNC) &mangoro_c_envelope_header, 3},
   {"mangoro_c_envelope_parse", (DL_FUNC) &mangoro_c_envelope_parse, 2},
+  {"mangoro_c_message_decode", (DL_FUNC) &mangoro_c_message_decode, 2},
+  {"mangoro_c_message_encode", (DL_FUNC) &mangoro_c_message_encode, 4},
   {"mangoro_c_ipc_write", (DL_FUNC) &mangoro_c_ipc_write, 3},
+  {"mangoro_c_arrow_kind", (DL_FUNC) &mangoro_c_arrow_kind, 1},
   {"mangoro_c_ipc_read", (DL_FUNC) &mangoro_c_ipc_read, 3},
   {NULL, NULL, 0}
 };

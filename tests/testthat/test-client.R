@@ -182,8 +182,8 @@ test_that("bad inputs give classed errors and the server keeps answering", {
     mangoro_rpc_send(srv, bytes)
     reply <- mangoro_rpc_parse_response(mangoro_rpc_recv(srv))
     expect_identical(reply$type, 3L)
-    expect_error(mangoro:::rpc_decode_reply(mangoro:::envelope_pack(3L, reply$name, reply$error), "add",
-                                            list()), class = "mangoro_remote_error")
+    expect_error(mangoro:::message_result(mangoro:::envelope_pack(3L, reply$name, reply$error), "add"),
+                 class = "mangoro_remote_error")
     still_ok()
   }
 })
@@ -274,4 +274,66 @@ test_that("the README's add.go example builds and answers", {
   srv <- local_mangoro_server(bin)
   expect_identical(srv$manifest$add$Metadata$description, "Element-wise x + y")
   expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1:3, y = 0.5))$result, c(1.5, 2.5, 3.5))
+})
+
+test_that("a dead server behind a URL or a bare socket is noticed within a second, even with timeout = Inf", {
+  for (kind in c("url", "socket")) {
+    srv <- rpc_server()
+    target <- srv$url
+    if (kind == "socket") {
+      target <- nanonext::socket("req", dial = srv$url)
+      withr::defer(close(target))
+    }
+    # connected (and, for the socket, its info fetched) before the kill
+    expect_identical(mangoro_rpc_call(target, "add", data.frame(x = 1, y = 1))[[1]], 2)
+    a <- mangoro_rpc_call_aio(target, "sleep", data.frame(ms = 3000), timeout = Inf)
+    start <- mclock_ms()
+    srv$process$kill() # SIGKILL while the call is in flight
+    e <- expect_error(mangoro_aio_result(a), class = "mangoro_server_gone")
+    expect_lt(mclock_ms() - start, 1500)
+    expect_match(conditionMessage(e), "connection", label = kind)
+    # the next synchronous call fails the same way, not after its timeout
+    start <- mclock_ms()
+    expect_error(mangoro_rpc_call(target, "add", data.frame(x = 1, y = 1), timeout = Inf),
+                 class = "mangoro_server_gone")
+    expect_lt(mclock_ms() - start, 1500)
+  }
+})
+
+test_that("the size check is exact: limit passes, limit + 1 is refused, for every target", {
+  # With the Go side's exact max_message_size (the envelope, not the wire
+  # frame), a message of exactly the limit is served.
+  d <- data.frame(x = runif(100))
+  n <- length(mangoro_rpc_call_message("echo", d))
+  at <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n)))
+  under <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n - 1)))
+  expect_equal(at$info$max_message_size, n)
+  sockets <- list()
+  withr::defer(for (s in sockets) close(s))
+  for (srv in list(at, under)) {
+    s <- nanonext::socket("req", dial = srv$url)
+    sockets <- c(sockets, list(s))
+    for (target in list(srv, srv$url, s)) {
+      if (identical(srv, at)) {
+        expect_equal(mangoro_rpc_call(target, "echo", d, timeout = 5000), d)
+      } else {
+        e <- expect_error(mangoro_rpc_call(target, "echo", d), class = "mangoro_message_too_large")
+        expect_identical(e$size, n)
+        expect_identical(e$max_message_size, n - 1)
+      }
+    }
+  }
+})
+
+test_that("remote errors carry the server's code", {
+  srv <- rpc_server()
+  e <- expect_error(mangoro_rpc_call(srv, "noSuchFunction", data.frame(x = 1)),
+                    class = "mangoro_remote_error")
+  expect_identical(e$code, "unknown_function")
+  e <- expect_error(mangoro_rpc_call(srv, "panic", data.frame()), class = "mangoro_remote_error")
+  expect_identical(e$code, "panic")
+  e <- expect_error(mangoro_rpc_call(srv, "panic", data.frame(x = 1)), class = "mangoro_remote_error")
+  expect_identical(e$code, "bad_arguments")
+  e <- expect_error(mangoro_rpc_call(srv, "fail", data.frame(message = "no")), class = "mangoro_remote_error")
+  expect_identical(e$code, "handler")
 })

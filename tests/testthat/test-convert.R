@@ -107,6 +107,11 @@ test_that("unsupported inputs are classed input errors", {
   expect_error(mangoro_ipc_read(as.raw(1:20)), class = "mangoro_protocol_error")
 })
 
+# The C writer alone: the message bytes, or NULL when nanoarrow must write them.
+c_ipc_write <- function(cols) {
+  .Call(mangoro:::mangoro_c_ipc_write, raw(0), cols, .row_names_info(cols, 2L))
+}
+
 test_that("the C encoder and nanoarrow's writer produce the same data", {
   via_nanoarrow <- function(df) {
     con <- rawConnection(raw(0), "wb")
@@ -115,7 +120,7 @@ test_that("the C encoder and nanoarrow's writer produce the same data", {
     mangoro_ipc_read(rawConnectionValue(con))
   }
   via_c <- function(df) {
-    bytes <- mangoro:::fast_ipc_write(mangoro:::as_arg_columns(df), raw(0))
+    bytes <- c_ipc_write(mangoro:::as_arg_columns(df))
     expect_false(is.null(bytes))
     mangoro_ipc_read(bytes)
   }
@@ -138,7 +143,7 @@ test_that("the C encoder and nanoarrow's writer produce the same data", {
   empty <- mangoro:::new_columns(list(), 3L)
   expect_identical(nrow(via_c(empty)), 3L)
   # columns it does not handle fall back to nanoarrow
-  expect_null(mangoro:::fast_ipc_write(mangoro:::as_arg_columns(list(b = list(as.raw(1)))), raw(0)))
+  expect_null(c_ipc_write(mangoro:::as_arg_columns(list(b = list(as.raw(1))))))
 })
 
 test_that("the C decoder and nanoarrow's reader agree", {
@@ -157,12 +162,12 @@ test_that("the C decoder and nanoarrow's reader agree", {
     bytes <- mangoro_ipc_write(df[rows, ])
     fast <- .Call(mangoro:::mangoro_c_ipc_read, bytes, 0, TRUE)
     expect_s3_class(fast, "data.frame")
-    expect_equal(fast, mangoro:::ipc_read_nanoarrow(bytes), info = length(rows))
+    expect_equal(fast, mangoro:::arrow_decode_nanoarrow(bytes), info = length(rows))
   }
   # decoding in place from an offset gives the same as from a copy
   msg <- mangoro_rpc_call_message("f", df)
-  env <- mangoro:::envelope_parse(msg, copy = FALSE)
-  expect_identical(mangoro:::ipc_read_at(msg, env$offset), mangoro_ipc_read(mangoro_ipc_write(df)))
+  env <- mangoro:::message_decode(msg)
+  expect_identical(mangoro:::arrow_decode(msg, env$offset), mangoro_ipc_read(mangoro_ipc_write(df)))
   # types it does not cover are left to nanoarrow (NULL)
   nested <- mangoro_ipc_write(data.frame(id = 1, p = I(data.frame(a = 1))))
   expect_null(.Call(mangoro:::mangoro_c_ipc_read, nested, 0, TRUE))
@@ -209,4 +214,32 @@ test_that("encode and decode keep PROTECT discipline under gctorture", {
   out <- mangoro_ipc_read(bytes)
   gctorture(FALSE)
   expect_identical(out, df)
+})
+
+test_that("one R -> Arrow mapping: the C writer's, asked by the nanoarrow path too", {
+  kind <- function(x) as.character(mangoro:::arrow_kind(x))
+  expect_identical(kind(TRUE), "bool")
+  expect_identical(kind(1L), "int32")
+  expect_identical(kind(1.5), "float64")
+  expect_identical(kind("a"), "utf8")
+  expect_identical(kind(Sys.Date()), "date32")
+  expect_identical(kind(factor("a")), "dictionary<int32, utf8>")
+  expect_identical(kind(list(1)), "")
+  # I() changes nothing: such columns stay on the C path
+  expect_identical(kind(I(1:2)), "int32")
+  expect_false(is.null(c_ipc_write(data.frame(x = I(1:2)))))
+  ts <- as.POSIXct("2020-01-01", tz = "Asia/Tokyo")
+  expect_identical(kind(ts), "timestamp[us]")
+  expect_identical(attr(mangoro:::arrow_kind(ts), "tz"), "Asia/Tokyo")
+  # a covered column in a frame that nanoarrow writes keeps its Arrow type
+  # (and a zone-less POSIXct the same zone as the C writer gives it)
+  local_ts <- as.POSIXct("2020-01-01 12:00:00")
+  attr(local_ts, "tzone") <- NULL
+  withr::local_envvar(TZ = "Europe/Berlin")
+  mixed <- data.frame(i = 1L, t = local_ts)
+  mixed$l <- list(1:2)
+  back <- mangoro_ipc_read(mangoro_ipc_write(mixed))
+  flat <- mangoro_ipc_read(mangoro_ipc_write(mixed[c("i", "t")]))
+  expect_identical(back[c("i", "t")], flat)
+  expect_identical(attr(back$t, "tzone"), "Europe/Berlin")
 })

@@ -33,19 +33,19 @@ envelope_cases <- function() {
 test_that("C and pure-R envelope builders give identical bytes", {
   for (case in envelope_cases()) {
     c_bytes <- do.call(mangoro:::envelope_pack, case)
-    r_bytes <- do.call(mangoro:::envelope_pack_r, case)
+    r_bytes <- do.call(envelope_pack_r, case)
     expect_identical(c_bytes, r_bytes)
     expect_identical(c_bytes[1], as.raw(case[[1]]))
   }
   big <- as.raw(rep_len(0:255, 3e6))
-  expect_identical(mangoro:::envelope_pack(2L, "x", "", big), mangoro:::envelope_pack_r(2L, "x", "", big))
+  expect_identical(mangoro:::envelope_pack(2L, "x", "", big), envelope_pack_r(2L, "x", "", big))
 })
 
 test_that("C and pure-R parsers agree and round-trip", {
   for (case in envelope_cases()) {
     bytes <- do.call(mangoro:::envelope_pack, case)
     p_c <- mangoro_rpc_parse_response(bytes)
-    p_r <- mangoro:::envelope_parse_r(bytes)
+    p_r <- envelope_parse_r(bytes)
     expect_identical(p_c, p_r)
     expect_identical(p_c$type, case[[1]])
     expect_identical(p_c$name, enc2utf8(case[[2]]))
@@ -54,7 +54,7 @@ test_that("C and pure-R parsers agree and round-trip", {
     expect_identical(Encoding(p_c$error)[nzchar(p_c$error) & grepl("[^ -~]", p_c$error)],
                      rep("UTF-8", sum(nzchar(p_c$error) & grepl("[^ -~]", p_c$error))))
     # offset/length form points into the original vector
-    nc <- mangoro:::envelope_parse(bytes, copy = FALSE)
+    nc <- .Call(mangoro:::mangoro_c_envelope_parse, bytes, FALSE)
     expect_identical(bytes[nc$offset + seq_len(nc$length)], p_c$payload)
   }
 })
@@ -63,7 +63,7 @@ test_that("truncated and malformed envelopes are protocol errors", {
   good <- mangoro:::envelope_pack(1L, "add", "oops", as.raw(1:5))
   for (n in 0:8) {
     expect_error(mangoro_rpc_parse_response(good[seq_len(n)]), class = "mangoro_protocol_error")
-    expect_error(mangoro:::envelope_parse_r(good[seq_len(n)]), class = "mangoro_protocol_error")
+    expect_error(envelope_parse_r(good[seq_len(n)]), class = "mangoro_protocol_error")
   }
   # cut inside the name or the error: the lengths overrun
   for (n in c(9, 10, 12, 13, 15)) {
@@ -74,7 +74,7 @@ test_that("truncated and malformed envelopes are protocol errors", {
   expect_error(mangoro_rpc_parse_response(huge), "name length", class = "mangoro_protocol_error")
   bad_type <- good; bad_type[1] <- as.raw(9)
   expect_error(mangoro_rpc_parse_response(bad_type), "type byte", class = "mangoro_protocol_error")
-  nul <- mangoro:::envelope_pack_r(3L, "ab", "", NULL); nul[6] <- as.raw(0)
+  nul <- envelope_pack_r(3L, "ab", "", NULL); nul[6] <- as.raw(0)
   expect_error(mangoro_rpc_parse_response(nul), "NUL", class = "mangoro_protocol_error")
   expect_error(mangoro_rpc_parse_response("not raw"), class = "mangoro_protocol_error")
 })
@@ -95,7 +95,7 @@ test_that("random garbage never crashes the parser", {
     }
     res <- tryCatch(mangoro_rpc_parse_response(x), mangoro_protocol_error = function(e) "error")
     outcomes[i] <- if (identical(res, "error")) "error" else "ok"
-    if (!identical(res, "error")) expect_identical(res, mangoro:::envelope_parse_r(x))
+    if (!identical(res, "error")) expect_identical(res, envelope_parse_r(x))
   }
   expect_true(all(c("ok", "error") %in% outcomes))
 })
@@ -122,7 +122,7 @@ test_that("golden envelopes written by the Go tests parse and re-pack identicall
   for (f in files) {
     bytes <- readBin(f, "raw", file.size(f))
     p <- mangoro_rpc_parse_response(bytes)
-    expect_identical(p, mangoro:::envelope_parse_r(bytes), info = basename(f))
+    expect_identical(p, envelope_parse_r(bytes), info = basename(f))
     expect_identical(mangoro:::envelope_pack(p$type, p$name, p$error, p$payload), bytes,
                      info = basename(f))
     if (p$type %in% c(1L, 2L) && length(p$payload)) {
@@ -203,4 +203,63 @@ test_that("a manifest reply with malformed JSON is a protocol error", {
   expect_match(conditionMessage(err), "Malformed JSON", fixed = TRUE)
   expect_error(mangoro_rpc_get_manifest(sock, timeout = 10000, simplify = FALSE),
                class = "mangoro_protocol_error")
+})
+
+test_that("function names are checked before anything is sent", {
+  df <- data.frame(x = 1)
+  ok <- strrep("a", 256)
+  expect_identical(mangoro_rpc_parse_response(mangoro_rpc_call_message(ok, df))$name, ok)
+  expect_error(mangoro_rpc_call_message(strrep("a", 257), df), "256 bytes", class = "mangoro_input_error")
+  # the limit counts UTF-8 bytes: 128 x e-acute is 256 bytes, 129 is 258
+  expect_identical(mangoro_rpc_parse_response(mangoro_rpc_call_message(strrep("\u00e9", 128), df))$name,
+                   strrep("\u00e9", 128))
+  expect_error(mangoro_rpc_call_message(strrep("\u00e9", 129), df), class = "mangoro_input_error")
+  not_utf8 <- rawToChar(as.raw(c(0x61, 0xff, 0x62)))
+  Encoding(not_utf8) <- "UTF-8"
+  expect_error(mangoro_rpc_call_message(not_utf8, df), "UTF-8", class = "mangoro_input_error")
+  for (bad in list(NA_character_, "", c("a", "b"), 1, NULL)) {
+    expect_error(mangoro_rpc_call_message(bad, df), class = "mangoro_input_error")
+  }
+})
+
+test_that("an error reply's JSON payload gives the remote error its code", {
+  reply <- function(payload) mangoro:::envelope_pack(3L, "f", "f: it broke", payload)
+  code_of <- function(payload) {
+    e <- expect_error(mangoro:::message_result(reply(payload), "f"), class = "mangoro_remote_error")
+    expect_identical(e$remote_message, "f: it broke")
+    e$code
+  }
+  expect_identical(code_of(charToRaw('{"code":"bad_arguments"}')), "bad_arguments")
+  expect_identical(code_of(charToRaw('{"code":"panic","more":[1,2]}')), "panic")
+  # old servers send nothing; anything unreadable is "other", still a remote error
+  expect_identical(code_of(NULL), "other")
+  for (junk in c('{"code":', "[1,2]", '{"code":7}', '"panic"', '{"other":"x"}', "\xff")) {
+    expect_identical(code_of(charToRaw(junk)), "other", label = junk)
+  }
+})
+
+test_that("C entry points give error strings, raised as classed errors in R", {
+  expect_type(.Call(mangoro:::mangoro_c_envelope_pack, 300L, "", "", NULL), "character")
+  expect_type(.Call(mangoro:::mangoro_c_envelope_pack, 1L, "", "", "x"), "character")
+  expect_type(.Call(mangoro:::mangoro_c_ipc_write, "x", list(), 0), "character")
+  expect_type(.Call(mangoro:::mangoro_c_message_encode, 1L, "f", list(a = 1:2, b = 1:3), 2), "character")
+  expect_error(mangoro:::envelope_pack(300L), class = "mangoro_input_error")
+  # a frame whose columns disagree in length, through the C writer
+  cols <- structure(list(a = 1:2, b = 1:3), class = "data.frame", row.names = c(NA, -2L))
+  expect_error(mangoro_rpc_call_message("f", cols), "different length", class = "mangoro_input_error")
+  expect_error(mangoro_rpc_parse_response("not raw"), "not a raw vector", class = "mangoro_protocol_error")
+})
+
+test_that("a call is one native encode and a reply one native decode", {
+  df <- data.frame(x = c(1.5, NA), f = factor(c("a", NA)))
+  msg <- mangoro_rpc_call_message("echo", df)
+  expect_identical(msg, c(mangoro:::envelope_pack(1L, "echo"), mangoro_ipc_write(df)))
+  reply <- msg
+  reply[1] <- as.raw(2)
+  expect_identical(mangoro:::message_result(reply, "echo"), df)
+  # nanoarrow's path for what the C codec does not cover, chosen inside
+  nested <- data.frame(id = 1:2)
+  nested$l <- list(1:2, 3L)
+  msg <- mangoro_rpc_call_message("echo", nested)
+  expect_identical(mangoro_rpc_parse_response(msg)$payload, mangoro_ipc_write(nested))
 })

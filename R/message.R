@@ -1,0 +1,227 @@
+# The message layer: every mangoro message is built and read here.
+#
+#   [type:1][name_len:u32 BE][name][error_len:u32 BE][error][payload]
+#
+# (inst/WIRE.md specifies it in full). A call is encoded in one
+# native call (envelope header + Arrow stream, src/ipc_write.c) and a reply
+# decoded in one (envelope + Arrow result, src/envelope.c). When the data
+# holds a type the C codec does not cover, this file falls back to nanoarrow
+# (R/convert.R); callers never choose.
+
+envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L)
+
+# --- encode -----------------------------------------------------------------
+
+# A call message for `func_name` with arguments `data`.
+message_encode_call <- function(func_name, data) {
+  check_func_name(func_name)
+  if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
+    cols <- if (is.data.frame(data)) data else as_arg_columns(data)
+    msg <- .Call(mangoro_c_message_encode, envelope_type[["call"]], func_name, cols,
+                 .row_names_info(cols, 2L))
+    if (is.raw(msg)) return(msg)
+    if (is.character(msg)) stop(arrow_write_error(msg))
+  }
+  arrow_encode_nanoarrow(data, envelope_pack(envelope_type[["call"]], func_name))
+}
+
+# A request without payload (manifest, info).
+message_encode_request <- function(type) {
+  envelope_pack(envelope_type[[type]])
+}
+
+# The Arrow stream of `data` alone (mangoro_ipc_write()).
+arrow_encode <- function(data) {
+  if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
+    cols <- if (is.data.frame(data)) data else as_arg_columns(data)
+    res <- .Call(mangoro_c_ipc_write, raw(0), cols, .row_names_info(cols, 2L))
+    if (is.raw(res)) return(res)
+    if (is.character(res)) stop(arrow_write_error(res))
+  }
+  arrow_encode_nanoarrow(data, raw(0))
+}
+
+envelope_pack <- function(type, name = "", error = "", payload = NULL) {
+  res <- .Call(mangoro_c_envelope_pack, type, name, error, payload)
+  if (is.character(res)) {
+    mangoro_abort(c(sprintf("Can't build the message: %s.", res)), class = "mangoro_input_error")
+  }
+  res
+}
+
+# Function names (inst/WIRE.md): valid UTF-8, no NUL, 1..256
+# bytes. R strings cannot hold NUL, so UTF-8 and the length are left.
+check_func_name <- function(func_name) {
+  ok <- is.character(func_name) && length(func_name) == 1L && !is.na(func_name) &&
+    nzchar(func_name)
+  if (ok) {
+    bytes <- enc2utf8(func_name)
+    if (!validUTF8(bytes) || nchar(bytes, "bytes") > 256L) {
+      mangoro_abort(
+        c("`func_name` must be valid UTF-8 text of at most 256 bytes.",
+          sprintf("Got %d bytes%s.", nchar(bytes, "bytes"),
+                  if (!validUTF8(bytes)) " that are not valid UTF-8" else "")),
+        class = "mangoro_input_error"
+      )
+    }
+    return(invisible(func_name))
+  }
+  mangoro_abort(
+    c("`func_name` must be one non-empty string, the name of a Go function.",
+      sprintf("Got: %s.", format_value(func_name))),
+    class = "mangoro_input_error"
+  )
+}
+
+# --- decode -------------------------------------------------------------------
+
+# A received message -> list(type, name, error, data, payload): for a result
+# `data` is the data.frame (decoded in place from `x`), for other types
+# `payload` holds the payload bytes. Malformed input is a protocol error.
+message_decode <- function(x) {
+  env <- .Call(mangoro_c_message_decode, x, int64_as_integer64())
+  if (!is.null(env$status)) stop(envelope_error(env$status, env$at, length(x)))
+  if (env$type == 2L && !is.data.frame(env$data)) env$data <- arrow_result(env$data, x, env)
+  env
+}
+
+# What the C reader left: NULL (nanoarrow reads it, or an empty payload) or
+# an error string.
+arrow_result <- function(res, x, env) {
+  if (is.character(res)) stop(arrow_read_error(res))
+  if (env$length == 0) return(data.frame())
+  arrow_decode_nanoarrow(x[-seq_len(env$offset)])
+}
+
+# The reply to a call of `func_name`: its data.frame, or the classed error.
+message_result <- function(x, func_name) {
+  env <- message_decode(x)
+  if (env$type == envelope_type[["result"]]) return(env$data)
+  if (env$type == envelope_type[["error"]]) stop(remote_error(env, func_name))
+  stop(unexpected_type_error(env$type, "result (2) or error (3)"))
+}
+
+# The payload of a reply of type `want` (manifest, info); an error reply is
+# raised as the remote error.
+message_payload <- function(x, want) {
+  env <- message_decode(x)
+  if (env$type == envelope_type[[want]]) return(env$payload)
+  if (env$type == envelope_type[["error"]]) stop(remote_error(env, NULL))
+  stop(unexpected_type_error(env$type, sprintf("%s (%d)", want, envelope_type[[want]])))
+}
+
+# integer64 results when wanted and bit64 is there (looked up once per session).
+int64_as_integer64 <- function() {
+  identical(getOption("mangoro.int64", "integer64"), "integer64") && have_bit64()
+}
+
+have_bit64 <- local({
+  known <- NA
+  function() {
+    if (is.na(known)) known <<- requireNamespace("bit64", quietly = TRUE)
+    known
+  }
+})
+
+# An Arrow stream alone, from byte `offset` (0-based) of `x` (mangoro_ipc_read()).
+arrow_decode <- function(x, offset = 0) {
+  if (length(x) <= offset) return(data.frame())
+  res <- .Call(mangoro_c_ipc_read, x, offset, int64_as_integer64())
+  if (is.list(res)) return(res)
+  if (is.character(res)) stop(arrow_read_error(res))
+  arrow_decode_nanoarrow(if (offset > 0) x[-seq_len(offset)] else x)
+}
+
+# --- exported helpers (thin wrappers over the above) ----------------------------------
+
+#' Pack and unpack unsigned 32-bit integers (big-endian)
+#'
+#' The envelope stores lengths as unsigned 32-bit big-endian integers. These
+#' helpers convert between R numbers and those 4 bytes.
+#'
+#' @param x Numeric or integer scalar; a whole number in `0..4294967295`.
+#'   Doubles are accepted because R integers stop at 2^31 - 1.
+#' @param raw4 Raw vector of exactly 4 bytes.
+#' @return `mangoro_pack_int32()`: a raw vector of 4 bytes.
+#'   `mangoro_unpack_int32()`: a double in `0..4294967295`.
+#' @section Errors: `mangoro_input_error` for a negative, missing,
+#'   non-integral or too large `x`, or `raw4` that is not 4 bytes.
+#' @examples
+#' mangoro_pack_int32(258)
+#' mangoro_unpack_int32(mangoro_pack_int32(4294967295))
+#' @export
+mangoro_pack_int32 <- function(x) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < 0 ||
+      x > 4294967295 || x != trunc(x)) {
+    mangoro_abort(
+      c("`x` must be one whole number in 0..4294967295.",
+        sprintf("Got: %s.", format_value(x))),
+      class = "mangoro_input_error"
+    )
+  }
+  x <- as.double(x)
+  as.raw(c(x %/% 16777216, (x %/% 65536) %% 256, (x %/% 256) %% 256, x %% 256))
+}
+
+#' @rdname mangoro_pack_int32
+#' @export
+mangoro_unpack_int32 <- function(raw4) {
+  if (!is.raw(raw4) || length(raw4) != 4L) {
+    mangoro_abort(
+      c("`raw4` must be a raw vector of exactly 4 bytes.",
+        sprintf("Got: %s.", format_value(raw4))),
+      class = "mangoro_input_error"
+    )
+  }
+  sum(as.double(as.integer(raw4)) * c(16777216, 65536, 256, 1))
+}
+
+#' Build and parse mangoro RPC messages
+#'
+#' Low-level helpers for the mangoro wire format, for tests, debugging and
+#' clients that manage their own sockets. [mangoro_rpc_call()] uses the same
+#' code.
+#'
+#' @details Every message is
+#'   `[type:1 byte][name_len:uint32 BE][name][error_len:uint32 BE][error][payload]`
+#'   with types 0 (manifest), 1 (call), 2 (result), 3 (error) and 4 (info).
+#'   The payload of calls and results is one Arrow IPC stream; that of an
+#'   error reply a JSON object with its `code`.
+#' @param func_name Character scalar; the name of the Go function to call:
+#'   valid UTF-8, 1 to 256 bytes.
+#' @param data The arguments: a data.frame, a named list of equal-length
+#'   vectors, a matrix or a nanoarrow array stream; see [mangoro_rpc_call()].
+#' @return `mangoro_rpc_manifest_request()` and `mangoro_rpc_call_message()`:
+#'   a raw vector ready to send.
+#' @section Errors: `mangoro_input_error` for a bad `func_name` or `data`.
+#' @examples
+#' mangoro_rpc_manifest_request()
+#' msg <- mangoro_rpc_call_message("add", data.frame(x = 1, y = 2))
+#' str(mangoro_rpc_parse_response(msg))
+#' @export
+mangoro_rpc_manifest_request <- function() {
+  message_encode_request("manifest")
+}
+
+#' @rdname mangoro_rpc_manifest_request
+#' @export
+mangoro_rpc_call_message <- function(func_name, data) {
+  message_encode_call(func_name, data)
+}
+
+mangoro_rpc_info_request <- function() {
+  message_encode_request("info")
+}
+
+#' @rdname mangoro_rpc_manifest_request
+#' @param raw Raw vector; a whole message as received.
+#' @return `mangoro_rpc_parse_response()`: a list with `type` (integer),
+#'   `name` and `error` (character) and `payload` (raw). A truncated or
+#'   malformed message is a `mangoro_protocol_error`; the parser checks every
+#'   length against the message before reading.
+#' @export
+mangoro_rpc_parse_response <- function(raw) {
+  env <- .Call(mangoro_c_envelope_parse, raw, TRUE)
+  if (!is.null(env$status)) stop(envelope_error(env$status, env$at, length(raw)))
+  env
+}
