@@ -150,7 +150,7 @@ func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, e
 }
 
 func echoStruct(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
-	return rgoipc.NewResult(args.Mem()).Column("x", args.Struct("x")).Record()
+	return rgoipc.NewResult(args.Mem()).Column("x", args.Column("x")).Record()
 }
 
 func echo(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.nanomsg.org/mangos/v3"
 	"go.nanomsg.org/mangos/v3/protocol/req"
+	"mangoro/internal/wire"
 	"mangoro/pkg/rgoipc"
+	"mangoro/pkg/rgoipc/rgoipctest"
 )
 
 // The test binary doubles as the server: with this variable set, TestMain
@@ -205,14 +208,14 @@ func TestStartupFailures(t *testing.T) {
 func TestMaxMessageSizeEnv(t *testing.T) {
 	url := "ipc://" + filepath.Join(t.TempDir(), "m.sock")
 	readyProcess(t, []string{"MANGORO_MAX_MESSAGE_SIZE=65536"}, url)
-	env := roundTrip(t, url, (&rgoipc.Envelope{Type: rgoipc.MsgInfo}).Encode(nil))
+	env := roundTrip(t, url, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil))
 	if !strings.Contains(string(env.Payload), `"max_message_size":65536`) {
 		t.Errorf("info = %s", env.Payload)
 	}
 }
 
 // roundTrip sends one message to url on a fresh socket.
-func roundTrip(t *testing.T, url string, msg []byte) rgoipc.Envelope {
+func roundTrip(t *testing.T, url string, msg []byte) wire.Envelope {
 	t.Helper()
 	sock, err := req.NewSocket()
 	if err != nil {
@@ -232,7 +235,7 @@ func roundTrip(t *testing.T, url string, msg []byte) rgoipc.Envelope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := rgoipc.DecodeEnvelope(b)
+	env, err := wire.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,13 +277,13 @@ func callMsg(t *testing.T, fn string, r arrow.RecordBatch) []byte {
 			t.Fatal(err)
 		}
 	}
-	return (&rgoipc.Envelope{Type: rgoipc.MsgCall, Name: fn, Payload: buf.Bytes()}).Encode(nil)
+	return (&wire.Envelope{Type: wire.MsgCall, Name: fn, Payload: buf.Bytes()}).Encode(nil)
 }
 
 // resultString formats every column of a result reply, or the error.
-func resultString(t *testing.T, env rgoipc.Envelope) string {
+func resultString(t *testing.T, env wire.Envelope) string {
 	t.Helper()
-	if env.Type == rgoipc.MsgError {
+	if env.Type == wire.MsgError {
 		return "error: " + env.Error
 	}
 	r, err := ipc.NewReader(bytes.NewReader(env.Payload))
@@ -310,7 +313,8 @@ func TestFunctions(t *testing.T) {
 	if err := register(reg); err != nil {
 		t.Fatal(err)
 	}
-	srv := rgoipc.NewServer(reg, rgoipc.WithAllocator(mem), rgoipc.WithLogger(nil))
+	srv := rgoipctest.NewServer(reg, rgoipc.WithAllocator(mem))
+	defer srv.Close()
 	d := memory.DefaultAllocator
 
 	person := func(age arrow.Array) arrow.RecordBatch {
@@ -333,35 +337,31 @@ func TestFunctions(t *testing.T) {
 		b.AppendValues([]string{"a", "", "ü"}, []bool{true, false, true})
 		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.BinaryTypes.String, Nullable: true}}, nil), []arrow.Array{b.NewArray()}, 3)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-
 	tests := []struct {
 		name string
-		ctx  context.Context
 		fn   string
 		args arrow.RecordBatch
 		want string
 	}{
-		{"add", nil, "add", rec(t, d, "x", []float64{1.5, 0}, []bool{true, false}, "y", []float64{0.5, 1}, nil), "[2 (null)]"},
-		{"echoString", nil, "echoString", strRec(), `["a" (null) "ü"]`},
-		{"echoStruct int age", nil, "echoStruct", person(intAge()), `{["ann" "bob"] [30 40]}`},
-		{"echoStruct double age", nil, "echoStruct", person(rec(t, d, "a", []float64{30.5, 40}, nil).Column(0)), `{["ann" "bob"] [30.5 40]}`},
-		{"transposeMatrix", nil, "transposeMatrix", rec(t, d, "V1", []float64{1, 2}, nil, "V2", []float64{3, 4}, []bool{true, false}, "V3", []float64{5, 6}, nil),
+		{"add", "add", rec(t, d, "x", []float64{1.5, 0}, []bool{true, false}, "y", []float64{0.5, 1}, nil), "[2 (null)]"},
+		{"echoString", "echoString", strRec(), `["a" (null) "ü"]`},
+		{"echoStruct int age", "echoStruct", person(intAge()), `{["ann" "bob"] [30 40]}`},
+		{"echoStruct double age", "echoStruct", person(rec(t, d, "a", []float64{30.5, 40}, nil).Column(0)), `{["ann" "bob"] [30.5 40]}`},
+		{"transposeMatrix", "transposeMatrix", rec(t, d, "V1", []float64{1, 2}, nil, "V2", []float64{3, 4}, []bool{true, false}, "V3", []float64{5, 6}, nil),
 			"V1=[1 3 5] V2=[2 (null) 6]"},
-		{"sleep", nil, "sleep", rec(t, d, "ms", []float64{1}, nil), "[1]"},
-		{"sleep cancelled", ctx, "sleep", rec(t, d, "ms", []float64{60000}, nil), "error: sleep: interrupted: context canceled"},
-		{"fail default", nil, "fail", nil, "error: fail: requested failure"},
-		{"panic", nil, "panic", nil, "error: panic: panic: requested panic"},
-		{"echo", nil, "echo", rec(t, d, "a", []float64{1}, nil, "b", []float64{2}, nil), "a=[1] b=[2]"},
-		{"spin", nil, "spin", rec(t, d, "n", []float64{3}, nil), fmt.Sprintf("[%v]", spin(3))},
+		{"sleep", "sleep", rec(t, d, "ms", []float64{1}, nil), "[1]"},
+		{"fail default", "fail", nil, "error: fail: requested failure"},
+		{"panic", "panic", nil, "error: panic: panic: requested panic"},
+		{"echo", "echo", rec(t, d, "a", []float64{1}, nil, "b", []float64{2}, nil), "a=[1] b=[2]"},
+		{"spin", "spin", rec(t, d, "n", []float64{3}, nil), fmt.Sprintf("[%v]", spin(3))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.ctx == nil {
-				tc.ctx = context.Background()
+			reply, err := srv.Do(callMsg(t, tc.fn, tc.args))
+			if err != nil {
+				t.Fatal(err)
 			}
-			env, err := rgoipc.DecodeEnvelope(srv.HandleMessage(tc.ctx, callMsg(t, tc.fn, tc.args), nil))
+			env, err := wire.Decode(reply)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -371,12 +371,26 @@ func TestFunctions(t *testing.T) {
 		})
 	}
 
-	manifest, err := reg.Manifest()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := sleep(ctx, 60000); err == nil || err.Error() != "interrupted: context canceled" {
+		t.Errorf("sleep with a cancelled context: %v", err)
+	}
+
+	reply, err := srv.Do((&wire.Envelope{Type: wire.MsgManifest}).Encode(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range reg.Names() {
-		sig, _ := reg.Signature(name)
+	env, err := wire.Decode(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := env.Payload
+	var sigs map[string]rgoipc.Signature
+	if err := json.Unmarshal(manifest, &sigs); err != nil {
+		t.Fatal(err)
+	}
+	for name, sig := range sigs {
 		if sig.Metadata["description"] == "" {
 			t.Errorf("%s has no description", name)
 		}

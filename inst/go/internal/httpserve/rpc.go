@@ -2,11 +2,13 @@ package httpserve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"mangoro/pkg/rgoipc"
 )
 
@@ -86,11 +88,11 @@ func (m *Manager) rpcStart(_ context.Context, args *rgoipc.Args) (arrow.RecordBa
 	cfg.Listing = r.flag("listing")
 	cfg.Dotfiles = r.flag("dotfiles")
 	if r.err != nil {
-		return nil, r.err
+		return nil, rgoipc.Coded("bad_arguments", r.err)
 	}
 	st, err := m.Start(cfg)
 	if err != nil {
-		return nil, err
+		return nil, coded(err)
 	}
 	return statusRecord(args, []Status{st})
 }
@@ -103,7 +105,7 @@ func (m *Manager) rpcStop(ctx context.Context, args *rgoipc.Args) (arrow.RecordB
 		r.err = fmt.Errorf("grace must be between 0 and 86400000 milliseconds, got %v", grace)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, rgoipc.Coded("bad_arguments", r.err)
 	}
 	// Detached from ctx: a server shutdown must not cut the grace short
 	// for the HTTP clients, only the grace period does.
@@ -111,7 +113,7 @@ func (m *Manager) rpcStop(ctx context.Context, args *rgoipc.Args) (arrow.RecordB
 	defer cancel()
 	sts, err := m.Stop(sctx, addr)
 	if err != nil {
-		return nil, err
+		return nil, coded(err)
 	}
 	return statusRecord(args, sts)
 }
@@ -120,11 +122,11 @@ func (m *Manager) rpcStatus(_ context.Context, args *rgoipc.Args) (arrow.RecordB
 	r := scalars{args: args}
 	addr := r.str("addr")
 	if r.err != nil {
-		return nil, r.err
+		return nil, rgoipc.Coded("bad_arguments", r.err)
 	}
 	sts, err := m.Status(addr)
 	if err != nil {
-		return nil, err
+		return nil, coded(err)
 	}
 	return statusRecord(args, sts)
 }
@@ -170,7 +172,7 @@ func (r *scalars) check(name string, n, nulls int) bool {
 }
 
 func (r *scalars) str(name string) string {
-	c := r.args.String(name)
+	c := r.args.Column(name).(*array.String)
 	if !r.check(name, c.Len(), c.NullN()) {
 		return ""
 	}
@@ -178,7 +180,7 @@ func (r *scalars) str(name string) string {
 }
 
 func (r *scalars) flag(name string) bool {
-	c := r.args.Bool(name)
+	c := r.args.Column(name).(*array.Boolean)
 	if !r.check(name, c.Len(), c.NullN()) {
 		return false
 	}
@@ -186,9 +188,19 @@ func (r *scalars) flag(name string) bool {
 }
 
 func (r *scalars) num(name string) float64 {
-	c := r.args.Float64(name)
+	c := r.args.Column(name).(*array.Float64)
 	if !r.check(name, c.Len(), c.NullN()) {
 		return 0
 	}
 	return c.Value(0)
+}
+
+// coded gives a Manager error its error code (see kindError), so R tells
+// "address in use" from "already running" without reading the message.
+func coded(err error) error {
+	var ke *kindError
+	if errors.As(err, &ke) && ke.code != "" {
+		return rgoipc.Coded(ke.code, err)
+	}
+	return err
 }

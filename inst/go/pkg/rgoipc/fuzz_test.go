@@ -2,6 +2,7 @@ package rgoipc
 
 import (
 	"context"
+	"mangoro/internal/wire"
 	"strings"
 	"testing"
 
@@ -15,12 +16,12 @@ import (
 // happens.
 func FuzzHandleMessage(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
-	f.Add((&Envelope{Type: MsgCall, Name: "echo", Payload: []byte{0xFF, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0}}).Encode(nil))
+	f.Add((&wire.Envelope{Type: wire.MsgCall, Name: "echo", Payload: []byte{0xFF, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0}}).Encode(nil))
 	s := NewServer(testRegistry(f), WithLogger(nil))
 	f.Fuzz(func(t *testing.T, req []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		s.mem = mem
-		reply := s.HandleMessage(context.Background(), req, nil)
+		reply := s.handleMessage(context.Background(), req, nil)
 		env, rec := readReply(t, reply)
 		if rec != nil {
 			rec.Release()
@@ -28,7 +29,7 @@ func FuzzHandleMessage(f *testing.F) {
 		if strings.Contains(env.Error, "internal error") {
 			t.Fatalf("panic escaped to HandleMessage: %s", env.Error)
 		}
-		if env.Type > MsgInfo {
+		if env.Type > wire.MsgInfo {
 			t.Fatalf("reply type %d", env.Type)
 		}
 		mem.AssertSize(t, 0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mangoro/internal/wire"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,7 +163,7 @@ func shutdownDuringCall(t *testing.T, s *Server, url string, started <-chan stru
 		t.Fatal(err)
 	}
 	replies := make(chan []byte, 1)
-	go func() { replies <- roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)) }()
+	go func() { replies <- roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgCall, Name: "block"}).Encode(nil)) }()
 	<-started
 
 	shut := make(chan error, 1)
@@ -205,7 +206,7 @@ func TestShutdownDeadlineCancelsCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctx.Send((&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)); err != nil {
+	if err := ctx.Send((&wire.Envelope{Type: wire.MsgCall, Name: "block"}).Encode(nil)); err != nil {
 		t.Fatal(err)
 	}
 	<-started
@@ -303,38 +304,6 @@ func TestServeStates(t *testing.T) {
 	}
 }
 
-// TestDialMode: the client listens and the server dials, as when R owns
-// the socket.
-func TestDialMode(t *testing.T) {
-	url := "inproc://rgoipc-dial"
-	client, err := req.NewSocket()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := client.Listen(url); err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(testRegistry(t), WithLogger(nil))
-	if err := s.Dial(url); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve() }()
-	defer s.Close()
-	ctx, err := client.OpenContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, rec := readReply(t, roundTrip(t, ctx, callMsg(t, "add", col{"x", f64(memory.DefaultAllocator, 1.0)}, col{"y", f64(memory.DefaultAllocator, 2.0)})))
-	if rec == nil {
-		t.Fatal(env.Error)
-	}
-	defer rec.Release()
-	if got := colString(t, rec, "result"); got != "[3]" {
-		t.Errorf("result = %s", got)
-	}
-}
-
 // TestPanicKeepsServing: after a panicking call the same server answers.
 func TestPanicKeepsServing(t *testing.T) {
 	url := "inproc://rgoipc-panic"
@@ -344,12 +313,12 @@ func TestPanicKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		env, _ := readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "panic"}).Encode(nil)))
+		env, _ := readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgCall, Name: "panic"}).Encode(nil)))
 		if env.Error != "panic: panic: requested panic" {
 			t.Fatalf("panic reply %q", env.Error)
 		}
-		env, _ = readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgInfo}).Encode(nil)))
-		if env.Type != MsgInfo {
+		env, _ = readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
+		if env.Type != wire.MsgInfo {
 			t.Fatalf("after a panic: reply %v %q", env.Type, env.Error)
 		}
 	}
@@ -365,11 +334,11 @@ func TestMaxMessageSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, _ := readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgInfo}).Encode(nil)))
+	env, _ := readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
 	if !strings.Contains(string(env.Payload), `"max_message_size":4096`) {
 		t.Errorf("info = %s", env.Payload)
 	}
-	big := (&Envelope{Type: MsgCall, Name: "add", Payload: make([]byte, 8192)}).Encode(nil)
+	big := (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: make([]byte, 8192)}).Encode(nil)
 	if err := ctx.SetOption(mangos.OptionRecvDeadline, 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
