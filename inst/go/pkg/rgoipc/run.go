@@ -164,7 +164,7 @@ func RunProcess(listen string, run func(ctx context.Context, ready func(addr str
 	if os.Getenv("MANGORO_PARENT") == "stdin" {
 		go func() {
 			_, _ = io.Copy(io.Discard, os.Stdin)
-			cancel(errors.New("standard input closed (parent process gone)"))
+			cancel(errors.New("standard input closed: parent gone"))
 		}()
 	}
 	var once sync.Once
