@@ -1,5 +1,4 @@
-# The envelope every mangoro message travels in (CONTRACT "Wire format"):
-#   [type:1][name_len:u32 BE][name][error_len:u32 BE][error][Arrow IPC stream]
+# The envelope every mangoro message travels in, specified in inst/WIRE.md.
 # The C routines in src/envelope.c do the work; envelope_pack_r() and
 # envelope_parse_r() are plain R versions of the same format, kept as the
 # reference the tests compare the C code against.

@@ -4,10 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,6 +200,8 @@ func TestStartupFailures(t *testing.T) {
 		{"bad scheme", nil, []string{"nope://x"}, 1, `rgoipc: listen "nope://x"`},
 		{"address in use", nil, []string{busy}, 1, "address in use"},
 		{"bad max size", []string{"MANGORO_MAX_MESSAGE_SIZE=lots"}, []string{"inproc://x"}, 2, "MANGORO_MAX_MESSAGE_SIZE"},
+		{"tls without a certificate", nil, []string{"tls+tcp://127.0.0.1:0"}, 1, "set MANGORO_TLS_CERT and MANGORO_TLS_KEY"},
+		{"tls with a bad certificate", []string{"MANGORO_TLS_CERT=nonsense", "MANGORO_TLS_KEY=nonsense"}, []string{"tls+tcp://127.0.0.1:0"}, 1, "rgoipc: tls: certificate and key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -397,5 +408,105 @@ func TestFunctions(t *testing.T) {
 	}
 	if !strings.Contains(string(manifest), `"variadic":"float64"`) {
 		t.Errorf("transposeMatrix is not marked variadic in the manifest")
+	}
+}
+
+// selfSigned returns a fresh self-signed certificate for 127.0.0.1 and its
+// key, as PEM.
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// TestTransports: Main serves tls+tcp:// and wss:// with the certificate
+// from MANGORO_TLS_CERT and MANGORO_TLS_KEY (PEM text, as R passes it),
+// and warns that tcp:// and ws:// authenticate nobody.
+func TestTransports(t *testing.T) {
+	certPEM, keyPEM := selfSigned(t)
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(certPEM) {
+		t.Fatal("bad test certificate")
+	}
+	tlsEnv := []string{"MANGORO_TLS_CERT=" + string(certPEM), "MANGORO_TLS_KEY=" + string(keyPEM)}
+	tests := []struct {
+		url     string
+		env     []string
+		tls     bool
+		warning bool
+	}{
+		{"tls+tcp://127.0.0.1:0", tlsEnv, true, false},
+		{"wss://127.0.0.1:0/rgoipc", tlsEnv, true, false},
+		{"tcp://127.0.0.1:0", nil, false, true},
+		{"ws://127.0.0.1:0/rgoipc", nil, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			s, line := readyProcess(t, tc.env, tc.url)
+			url := strings.TrimSpace(strings.TrimPrefix(line, "mangoro-ready "))
+			if strings.Contains(url, ":0/") || strings.HasSuffix(url, ":0") {
+				t.Fatalf("ready line %q lacks the bound port", line)
+			}
+			var opts map[string]any
+			if tc.tls {
+				opts = map[string]any{mangos.OptionTLSConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+			}
+			sock, err := req.NewSocket()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sock.Close()
+			if err := sock.DialOptions(url, opts); err != nil {
+				t.Fatal(err)
+			}
+			if err := sock.SetOption(mangos.OptionRecvDeadline, 20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			msg := callMsg(t, "add", rec(t, memory.DefaultAllocator, "x", []float64{1.5}, nil, "y", []float64{0.5}, nil))
+			if err := sock.Send(msg); err != nil {
+				t.Fatal(err)
+			}
+			b, err := sock.Recv()
+			if err != nil {
+				t.Fatalf("%v; server log:\n%s", err, s.stderr)
+			}
+			env, err := wire.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resultString(t, env); got != "[2]" {
+				t.Errorf("add = %s", got)
+			}
+			if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := s.exitCode(t); code != 0 {
+				t.Errorf("exit code %d; stderr:\n%s", code, s.stderr)
+			}
+			if got := strings.Contains(s.stderr.String(), "has no authentication"); got != tc.warning {
+				t.Errorf("warning logged: %v, want %v; stderr:\n%s", got, tc.warning, s.stderr)
+			}
+		})
 	}
 }

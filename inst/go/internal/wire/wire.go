@@ -52,9 +52,7 @@ func (t MsgType) String() string {
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
-// Layout of the envelope (WIRE.md, "Envelope"):
-//
-//	[type:1][name_len:uint32 BE][name][error_len:uint32 BE][error][payload]
+// Layout of the envelope: inst/WIRE.md, "Envelope".
 const (
 	typeSize = 1
 	lenSize  = 4

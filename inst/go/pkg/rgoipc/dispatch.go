@@ -134,11 +134,15 @@ func codeOf(err error, def string) string {
 }
 
 // handlerCode returns the code of a handler's error: "panic", the code
-// given with Coded, or "handler".
+// given with Coded, that of an rgoipc argument check (Func's scalar
+// arguments), or "handler".
 func (s *Server) handlerCode(name string, err error) string {
 	var pe *panicError
 	if errors.As(err, &pe) {
 		return wire.CodePanic
+	}
+	if code := codeOf(err, ""); code != "" {
+		return code
 	}
 	var ce *codedError
 	if errors.As(err, &ce) {

@@ -8,6 +8,7 @@ import (
 	"mangoro/internal/wire"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -21,6 +22,7 @@ func TestHandleMessage(t *testing.T) {
 	type want struct {
 		typ  wire.MsgType
 		err  string            // exact error message for wire.MsgError
+		code string            // its code
 		cols map[string]string // column -> formatted values for wire.MsgResult
 	}
 	tests := []struct {
@@ -42,19 +44,19 @@ func TestHandleMessage(t *testing.T) {
 		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[3]"}}},
 		{"add wrong type", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)}, col{"y", str(m, "a")})
-		}, want{typ: wire.MsgError, err: `add: argument "y": expected float64, got string`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: argument "y": expected float64, got string`}},
 		{"add missing argument", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)})
-		}, want{typ: wire.MsgError, err: `add: missing argument "y"`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: missing argument "y"`}},
 		{"add unknown argument", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)}, col{"y", f64(m, 1.0)}, col{"z", f64(m, 1.0)})
-		}, want{typ: wire.MsgError, err: `add: unknown argument "z"; arguments are x, y`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: unknown argument "z"; arguments are x, y`}},
 		{"add argument twice", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)}, col{"x", f64(m, 1.0)})
-		}, want{typ: wire.MsgError, err: `add: argument "x": given twice`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: argument "x": given twice`}},
 		{"unknown function", func(m memory.Allocator) []byte {
 			return callMsg(t, "foo", col{"x", f64(m, 1.0)})
-		}, want{typ: wire.MsgError, err: `unknown function "foo"; available: add, echo, echoString, fail, leaky, panic, scale`}},
+		}, want{typ: wire.MsgError, code: "unknown_function", err: `unknown function "foo"; available: add, echo, echoString, fail, leaky, panic, scale`}},
 		{"echoString keeps NA", func(m memory.Allocator) []byte {
 			return callMsg(t, "echoString", col{"x", str(m, "a", nil, "ü")})
 		}, want{typ: wire.MsgResult, cols: map[string]string{"result": `["a" (null) "ü"]`}}},
@@ -66,34 +68,46 @@ func TestHandleMessage(t *testing.T) {
 		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[10]"}}},
 		{"handler error with default message", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: wire.MsgCall, Name: "fail"}).Encode(nil)
-		}, want{typ: wire.MsgError, err: "fail: requested failure"}},
+		}, want{typ: wire.MsgError, code: "handler", err: "fail: requested failure"}},
 		{"handler error with given message", func(m memory.Allocator) []byte {
 			return callMsg(t, "fail", col{"message", str(m, "boom")})
-		}, want{typ: wire.MsgError, err: "fail: boom"}},
+		}, want{typ: wire.MsgError, code: "handler", err: "fail: boom"}},
 		{"scalar rejects NA", func(m memory.Allocator) []byte {
 			return callMsg(t, "fail", col{"message", str(m, nil)})
-		}, want{typ: wire.MsgError, err: `fail: argument "message": NA is not allowed`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `fail: argument "message": NA is not allowed`}},
 		{"panic becomes error", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: wire.MsgCall, Name: "panic"}).Encode(nil)
-		}, want{typ: wire.MsgError, err: "panic: panic: requested panic"}},
+		}, want{typ: wire.MsgError, code: "panic", err: "panic: panic: requested panic"}},
 		{"result returned with error is released", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: wire.MsgCall, Name: "leaky"}).Encode(nil)
-		}, want{typ: wire.MsgError, err: "leaky: half done"}},
+		}, want{typ: wire.MsgError, code: "handler", err: "leaky: half done"}},
 		{"echo any types", func(m memory.Allocator) []byte {
 			return callMsg(t, "echo", col{"a", i32(m, 1, nil)}, col{"b", str(m, "x", "y")})
 		}, want{typ: wire.MsgResult, cols: map[string]string{"a": "[1 (null)]", "b": `["x" "y"]`}}},
 		{"truncated envelope", func(memory.Allocator) []byte {
 			return []byte{1, 0, 0}
-		}, want{typ: wire.MsgError, err: "rgoipc: malformed message: 3 bytes is shorter than the 9-byte header"}},
+		}, want{typ: wire.MsgError, code: "malformed", err: "rgoipc: malformed message: 3 bytes is shorter than the 9-byte header"}},
 		{"name length beyond message", func(memory.Allocator) []byte {
 			return []byte{1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0}
-		}, want{typ: wire.MsgError, err: "rgoipc: malformed message: name length 4294967295 exceeds the 4 bytes left"}},
+		}, want{typ: wire.MsgError, code: "malformed", err: "rgoipc: malformed message: name length 4294967295 exceeds the 4 bytes left"}},
 		{"garbage Arrow stream", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: []byte("not arrow at all")}).Encode(nil)
-		}, want{typ: wire.MsgError}},
+		}, want{typ: wire.MsgError, code: "malformed"}},
 		{"unknown message type", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: 9}).Encode(nil)
-		}, want{typ: wire.MsgError, err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info)"}},
+		}, want{typ: wire.MsgError, code: "unknown_type", err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info)"}},
+		{"name with a NUL byte", func(m memory.Allocator) []byte {
+			return callMsg(t, "ad\x00d", col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "ad\x00d" holds a NUL byte`}},
+		{"name not UTF-8", func(m memory.Allocator) []byte {
+			return callMsg(t, "a\xffb", col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "a\xffb" is not valid UTF-8`}},
+		{"name too long", func(m memory.Allocator) []byte {
+			return callMsg(t, strings.Repeat("é", 129), col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "` + strings.Repeat(`\u00e9`, 16) + `"... is 258 bytes long, over the limit of 256`}},
+		{"empty name", func(m memory.Allocator) []byte {
+			return callMsg(t, "", col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "" is empty`}},
 		{"manifest", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: wire.MsgManifest}).Encode(nil)
 		}, want{typ: wire.MsgManifest}},
@@ -117,8 +131,19 @@ func TestHandleMessage(t *testing.T) {
 			if tc.want.err != "" && env.Error != tc.want.err {
 				t.Errorf("error\n got %q\nwant %q", env.Error, tc.want.err)
 			}
-			if env.Type == wire.MsgError && env.Error == "" {
-				t.Errorf("error reply without a message")
+			if env.Type == wire.MsgError {
+				if env.Error == "" {
+					t.Errorf("error reply without a message")
+				}
+				if !utf8.ValidString(env.Error) || strings.IndexByte(env.Error, 0) >= 0 || !utf8.ValidString(env.Name) {
+					t.Errorf("error reply echoes raw bytes: name %q, error %q", env.Name, env.Error)
+				}
+				if code := wire.ErrorCode(env.Payload); code != tc.want.code {
+					t.Errorf("code %q (payload %q), want %q", code, env.Payload, tc.want.code)
+				}
+				if tc.want.code == "bad_name" && env.Name != "" {
+					t.Errorf("bad name echoed in the envelope name: %q", env.Name)
+				}
 			}
 			for name, vals := range tc.want.cols {
 				if got := colString(t, rec, name); got != vals {

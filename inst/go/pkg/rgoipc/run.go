@@ -102,7 +102,7 @@ func serve(ctx context.Context, url string, reg *Registry, ready func(string), o
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve() }()
-	if strings.HasSuffix(url, ":0") {
+	if strings.HasSuffix(url, ":0") || strings.Contains(url, ":0/") {
 		url = addr // tell the client the port it must use
 	}
 	ready(url)

@@ -2,6 +2,7 @@ package rgoipc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mangoro/internal/wire"
@@ -324,28 +325,76 @@ func TestPanicKeepsServing(t *testing.T) {
 	}
 }
 
-// TestMaxMessageSize: a request over the limit is dropped by the
-// transport (no reply), while one under it is answered.
-func TestMaxMessageSize(t *testing.T) {
+// TestMaxMessageSizeBoundary: the info's max_message_size is exact for the
+// envelope a client sends (the transport also counts the REQ protocol's
+// 4-byte request ID): an envelope of exactly the limit is answered, one
+// byte more is dropped by the transport, which closes the connection.
+func TestMaxMessageSizeBoundary(t *testing.T) {
+	const limit = 4096
 	url := "ipc://" + filepath.Join(t.TempDir(), "max.sock")
-	startServer(t, testRegistry(t), url, WithMaxMessageSize(4096))
+	startServer(t, testRegistry(t), url, WithMaxMessageSize(limit))
 	client := dialClient(t, url)
+	detached := make(chan struct{}, 8)
+	client.SetPipeEventHook(func(ev mangos.PipeEvent, _ mangos.Pipe) {
+		if ev == mangos.PipeEventDetached {
+			detached <- struct{}{}
+		}
+	})
 	ctx, err := client.OpenContext()
 	if err != nil {
 		t.Fatal(err)
 	}
 	env, _ := readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
-	if !strings.Contains(string(env.Payload), `"max_message_size":4096`) {
-		t.Errorf("info = %s", env.Payload)
+	var info wire.Info
+	if err := json.Unmarshal(env.Payload, &info); err != nil || info.MaxMessageSize != limit {
+		t.Fatalf("info = %s (%v)", env.Payload, err)
 	}
-	big := (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: make([]byte, 8192)}).Encode(nil)
-	if err := ctx.SetOption(mangos.OptionRecvDeadline, 300*time.Millisecond); err != nil {
+	// A call whose envelope is exactly limit bytes: its payload is no Arrow
+	// stream, so the reply is an error, but there is a reply.
+	sized := func(n int) []byte {
+		return (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: make([]byte, n-wire.HeaderSize-len("add"))}).Encode(nil)
+	}
+	atLimit := sized(limit)
+	if len(atLimit) != limit {
+		t.Fatalf("built %d bytes", len(atLimit))
+	}
+	env, _ = readReply(t, roundTrip(t, ctx, atLimit))
+	if env.Type != wire.MsgError || wire.ErrorCode(env.Payload) != wire.CodeMalformed {
+		t.Fatalf("at the limit: reply %v %q %s", env.Type, env.Error, env.Payload)
+	}
+
+	over, err := client.OpenContext()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctx.Send(big); err != nil {
+	if err := over.Send(sized(limit + 1)); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := ctx.Recv(); err == nil {
-		t.Fatalf("oversized request was answered: % x", b[:min(len(b), 40)])
+	select {
+	case <-detached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a request one byte over the limit did not make the server drop the connection")
+	}
+	_ = over.Close() // abandon it, or REQ resends it on the new connection
+
+	// The server still serves; the client redials by itself.
+	ctx2, err := client.OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ = readReply(t, roundTrip(t, ctx2, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
+	if env.Type != wire.MsgInfo {
+		t.Fatalf("after the drop: reply %v %q", env.Type, env.Error)
+	}
+}
+
+// TestTooLargeOnInproc: inproc has no transport limit, so the server
+// checks the size itself and answers code too_large.
+func TestTooLargeOnInproc(t *testing.T) {
+	s := NewServer(testRegistry(t), WithMaxMessageSize(100), WithLogger(nil))
+	defer s.Close()
+	env, _ := readReply(t, s.handleMessage(context.Background(), (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: make([]byte, 100)}).Encode(nil), nil))
+	if env.Type != wire.MsgError || wire.ErrorCode(env.Payload) != wire.CodeTooLarge || env.Name != "" {
+		t.Fatalf("reply %v %q %q %s", env.Type, env.Name, env.Error, env.Payload)
 	}
 }
