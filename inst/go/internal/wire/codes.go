@@ -62,8 +62,12 @@ func ErrorCode(payload []byte) string {
 }
 
 // AppendError appends an error reply (type MsgError, payload carrying code)
-// to dst.
+// to dst. Invalid UTF-8 and NUL bytes in msg (a handler's error may hold
+// anything) become U+FFFD, so every client can read the message.
 func AppendError(dst []byte, name, msg, code string) []byte {
+	if !utf8.ValidString(msg) || strings.IndexByte(msg, 0) >= 0 {
+		msg = strings.ReplaceAll(strings.ToValidUTF8(msg, "\uFFFD"), "\x00", "\uFFFD")
+	}
 	dst = AppendHeader(dst, MsgError, name, msg)
 	return append(dst, ErrorPayload(code)...)
 }

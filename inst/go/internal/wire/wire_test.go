@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -103,4 +104,30 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded % x, want % x", got, b)
 		}
 	})
+}
+
+// TestErrorReplies: the code travels as JSON; an empty or foreign payload
+// reads as "other"; messages are made readable for every client.
+func TestErrorReplies(t *testing.T) {
+	env, err := Decode(AppendError(nil, "f", "f: a\x00b\xff", CodeHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Type != MsgError || env.Name != "f" || env.Error != "f: a\uFFFDb\uFFFD" || string(env.Payload) != `{"code":"handler"}` {
+		t.Errorf("reply %+v (payload %s)", env, env.Payload)
+	}
+	for payload, want := range map[string]string{
+		`{"code":"panic"}`: "panic", `{"code":"x","more":1}`: "x", "": "other", "not json": "other",
+		`{"code":1}`: "other", `["panic"]`: "other", `{}`: "other",
+	} {
+		if got := ErrorCode([]byte(payload)); got != want {
+			t.Errorf("ErrorCode(%q) = %q, want %q", payload, got, want)
+		}
+	}
+	for code, want := range map[string]bool{"panic": true, "a1_b": true, "": false, "1a": false, "A": false,
+		"a-b": false, strings.Repeat("a", 64): true, strings.Repeat("a", 65): false} {
+		if ValidCode(code) != want {
+			t.Errorf("ValidCode(%q) = %v", code, !want)
+		}
+	}
 }

@@ -58,7 +58,7 @@ func (a *Args) Variadic(i int) (string, arrow.Array) {
 	return a.rec.ColumnName(j), a.rec.Column(j)
 }
 
-// Column returns the declared argument name. It panics when name is not a
+// Column returns the column of the declared argument name. It panics when name is not a
 // declared argument, a bug in the handler that the server turns into an
 // error reply.
 func (a *Args) Column(name string) arrow.Array {
