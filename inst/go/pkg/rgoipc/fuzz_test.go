@@ -5,6 +5,7 @@ import (
 	"mangoro/internal/wire"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -31,6 +32,14 @@ func FuzzHandleMessage(f *testing.F) {
 		}
 		if env.Type > wire.MsgInfo {
 			t.Fatalf("reply type %d", env.Type)
+		}
+		if env.Type == wire.MsgError {
+			if code := wire.ErrorCode(env.Payload); code == wire.CodeOther || !wire.ValidCode(code) {
+				t.Fatalf("error reply without a valid code: %q", env.Payload)
+			}
+			if !utf8.ValidString(env.Error) || (env.Name != "" && wire.CheckName(env.Name) != "") {
+				t.Fatalf("error reply a client cannot read: name %q, error %q", env.Name, env.Error)
+			}
 		}
 		mem.AssertSize(t, 0)
 	})
