@@ -1,5 +1,5 @@
-// The mangoro envelope, in C so that building and parsing cost one pass over
-// the bytes: [type:1][name_len:u32 BE][name][error_len:u32 BE][error][payload].
+// The mangoro envelope (specified in inst/WIRE.md), in C so that building and
+// parsing cost one pass over the bytes.
 // Parsing never raises an R error for bad input; it returns a status code so
 // the R side can signal a classed mangoro_protocol_error with a clear message.
 // mangoro_c_message_decode() parses a reply and decodes its Arrow payload in

@@ -39,6 +39,28 @@ test_that("start-up failures are mangoro_start_error with status and stderr", {
   expect_error(mangoro_server_start(bin, env = c("x")), class = "mangoro_input_error")
 })
 
+test_that("a registration error the program ignored fails the start, quoted", {
+  skip_if_no_go()
+  src <- withr::local_tempfile(fileext = ".go")
+  writeLines(c(
+    "package main",
+    "",
+    "import \"mangoro/pkg/rgoipc\"",
+    "",
+    "func main() {",
+    "\treg := rgoipc.NewRegistry()",
+    "\treg.Func(\"mod\", func(z []complex128) []float64 { return nil }, rgoipc.ArgNames(\"z\"))",
+    "\trgoipc.Main(reg)",
+    "}"
+  ), src)
+  bin <- mangoro_go_build(src, file.path(tempdir(), "mangoro-test-bin", "ignored-registration"), quiet = TRUE)
+  e <- expect_error(mangoro_server_start(bin), class = "mangoro_start_error")
+  expect_identical(e$status, 1L)
+  expect_match(conditionMessage(e), "function registration failed", fixed = TRUE)
+  expect_match(conditionMessage(e), 'register "mod"', fixed = TRUE)
+  expect_match(conditionMessage(e), "complex128", fixed = TRUE)
+})
+
 test_that("scoped helpers close the server when the scope ends", {
   bin <- test_program("rpc-example")
   f <- function() {

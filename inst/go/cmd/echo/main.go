@@ -1,31 +1,30 @@
 // Command echo is the smallest mangoro program: it answers requests on an NNG
-// rep socket, using only mangos and arrow-go.
+// rep socket with mangos and arrow-go directly, without rgoipc's registry.
 //
 //	echo <url> text    reply "<message> [echoed by Go]"
 //	echo <url> arrow   read the request as an Arrow IPC stream and write the
 //	                   same records back as a new stream
 //
-// It prints "mangoro-ready <url>" on stdout once it listens (when
-// MANGORO_READY=stdout), and exits on SIGINT, SIGTERM, or when stdin closes
-// (when MANGORO_PARENT=stdin), which is how mangoro starts it from R.
+// It follows mangoro's process contract through rgoipc.RunProcess (the
+// ready line, exit when R's stdin closes, SIGINT/SIGTERM, socket file
+// removal), which is how mangoro starts it from R.
 package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"net/url"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.nanomsg.org/mangos/v3"
 	"go.nanomsg.org/mangos/v3/protocol/rep"
 	_ "go.nanomsg.org/mangos/v3/transport/all"
+	"mangoro/pkg/rgoipc"
 )
 
 var logger = log.New(os.Stderr, "[echo] ", log.LstdFlags)
@@ -49,16 +48,29 @@ func main() {
 		logger.Fatalf("unknown mode %q: want text or arrow", mode)
 	}
 
-	sock, err := rep.NewSocket()
+	err := rgoipc.RunProcess(addr, func(ctx context.Context, ready func(string)) error {
+		sock, err := rep.NewSocket()
+		if err != nil {
+			return err
+		}
+		if err := sock.Listen(addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		ready(addr)
+		go func() {
+			<-ctx.Done() // closing the socket ends the serve loop
+			_ = sock.Close()
+		}()
+		serve(sock, answer)
+		return nil
+	})
 	if err != nil {
 		logger.Fatal(err)
 	}
-	if err := sock.Listen(addr); err != nil {
-		logger.Fatalf("listen on %s: %v", addr, err)
-	}
-	announceReady(addr)
-	go stopOnSignalOrParentExit(sock, addr)
+}
 
+// serve answers every request with answer until the socket closes.
+func serve(sock mangos.Socket, answer func([]byte) ([]byte, error)) {
 	for {
 		msg, err := sock.Recv()
 		if errors.Is(err, mangos.ErrClosed) {
@@ -108,29 +120,4 @@ func echoArrow(msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
-}
-
-func announceReady(addr string) {
-	if os.Getenv("MANGORO_READY") == "stdout" {
-		fmt.Fprintf(os.Stdout, "mangoro-ready %s\n", addr)
-		os.Stdout = os.Stderr
-	}
-}
-
-// stopOnSignalOrParentExit closes the socket, which ends the serve loop, on
-// SIGINT/SIGTERM or, when started by R, when R's end of stdin closes (R
-// exited, even by SIGKILL). It also removes the ipc socket file.
-func stopOnSignalOrParentExit(sock mangos.Socket, addr string) {
-	stop := make(chan struct{}, 2)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() { <-sigs; stop <- struct{}{} }()
-	if os.Getenv("MANGORO_PARENT") == "stdin" {
-		go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop <- struct{}{} }()
-	}
-	<-stop
-	_ = sock.Close()
-	if u, err := url.Parse(addr); err == nil && u.Scheme == "ipc" {
-		_ = os.Remove(u.Path)
-	}
 }

@@ -6,8 +6,9 @@
 // It listens on url (or dials it with -dial), prints every message it
 // receives to stdout as "mangoro-recv <codec> <value> ...", and sends the
 // values given after the flags, then the commands read from stdin with
-// -stdin ("<codec> <value> ..." or "quit"). Logs go to stderr. With
-// MANGORO_PARENT=stdin (and no -stdin) the end of stdin stops it. With
+// -stdin ("<codec> <value> ..." or "quit"). Logs go to stderr. It follows
+// mangoro's process contract through rgoipc.RunProcess: with
+// MANGORO_PARENT=stdin (and no -stdin) the end of stdin stops it; with
 // MANGORO_READY=stdout it first prints "mangoro-ready <url>" once listening
 // (with the real port when the url asks for port 0) or dialed.
 //
@@ -30,15 +31,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/url"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"mangoro/internal/nngpeer"
+	"mangoro/pkg/rgoipc"
 )
 
 type stringList []string
@@ -120,25 +119,25 @@ func run(args []string) int {
 			return 2
 		}
 	}
-	if os.Getenv("MANGORO_READY") == "stdout" {
-		cfg.Ready = func(addr string) { fmt.Fprintf(os.Stdout, "mangoro-ready %s\n", addr) }
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	switch {
-	case stdin:
+	if stdin {
+		// The commands own stdin; their end stops the peer, which is what
+		// MANGORO_PARENT=stdin asks for, so RunProcess must not read it.
 		cfg.Commands = os.Stdin
-	case os.Getenv("MANGORO_PARENT") == "stdin":
-		// The parent keeps our stdin open while it lives: its end means
-		// the parent is gone (even after kill -9), so stop.
-		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
-			logger.Print("stdin closed: parent gone, stopping")
-			stop()
-		}()
+		os.Unsetenv("MANGORO_PARENT")
 	}
-	if err := nngpeer.Run(ctx, cfg); err != nil {
+	listen := cfg.URL
+	if cfg.Dial {
+		listen = "" // the socket file belongs to whoever listens
+	}
+	err = rgoipc.RunProcess(listen, func(ctx context.Context, ready func(string)) error {
+		cfg.Ready = ready
+		err := nngpeer.Run(ctx, cfg)
+		if ctx.Err() != nil {
+			logger.Printf("stopping: %v", context.Cause(ctx))
+		}
+		return err
+	})
+	if err != nil {
 		logger.Print(err)
 		if errors.Is(err, nngpeer.ErrUsage) {
 			return 2

@@ -150,7 +150,7 @@ func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, e
 }
 
 func echoStruct(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
-	return rgoipc.NewResult(args.Mem()).Column("person", args.Struct("person")).Record()
+	return rgoipc.NewResult(args.Mem()).Column("person", args.Column("person")).Record()
 }
 
 func echo(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {

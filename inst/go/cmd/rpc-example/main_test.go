@@ -4,9 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +31,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.nanomsg.org/mangos/v3"
 	"go.nanomsg.org/mangos/v3/protocol/req"
+	"mangoro/internal/wire"
 	"mangoro/pkg/rgoipc"
+	"mangoro/pkg/rgoipc/rgoipctest"
 )
 
 // The test binary doubles as the server: with this variable set, TestMain
@@ -188,6 +200,8 @@ func TestStartupFailures(t *testing.T) {
 		{"bad scheme", nil, []string{"nope://x"}, 1, `rgoipc: listen "nope://x"`},
 		{"address in use", nil, []string{busy}, 1, "address in use"},
 		{"bad max size", []string{"MANGORO_MAX_MESSAGE_SIZE=lots"}, []string{"inproc://x"}, 2, "MANGORO_MAX_MESSAGE_SIZE"},
+		{"tls without a certificate", nil, []string{"tls+tcp://127.0.0.1:0"}, 1, "set MANGORO_TLS_CERT and MANGORO_TLS_KEY"},
+		{"tls with a bad certificate", []string{"MANGORO_TLS_CERT=nonsense", "MANGORO_TLS_KEY=nonsense"}, []string{"tls+tcp://127.0.0.1:0"}, 1, "rgoipc: tls: certificate and key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,14 +219,14 @@ func TestStartupFailures(t *testing.T) {
 func TestMaxMessageSizeEnv(t *testing.T) {
 	url := "ipc://" + filepath.Join(t.TempDir(), "m.sock")
 	readyProcess(t, []string{"MANGORO_MAX_MESSAGE_SIZE=65536"}, url)
-	env := roundTrip(t, url, (&rgoipc.Envelope{Type: rgoipc.MsgInfo}).Encode(nil))
+	env := roundTrip(t, url, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil))
 	if !strings.Contains(string(env.Payload), `"max_message_size":65536`) {
 		t.Errorf("info = %s", env.Payload)
 	}
 }
 
 // roundTrip sends one message to url on a fresh socket.
-func roundTrip(t *testing.T, url string, msg []byte) rgoipc.Envelope {
+func roundTrip(t *testing.T, url string, msg []byte) wire.Envelope {
 	t.Helper()
 	sock, err := req.NewSocket()
 	if err != nil {
@@ -232,7 +246,7 @@ func roundTrip(t *testing.T, url string, msg []byte) rgoipc.Envelope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := rgoipc.DecodeEnvelope(b)
+	env, err := wire.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,13 +288,13 @@ func callMsg(t *testing.T, fn string, r arrow.RecordBatch) []byte {
 			t.Fatal(err)
 		}
 	}
-	return (&rgoipc.Envelope{Type: rgoipc.MsgCall, Name: fn, Payload: buf.Bytes()}).Encode(nil)
+	return (&wire.Envelope{Type: wire.MsgCall, Name: fn, Payload: buf.Bytes()}).Encode(nil)
 }
 
 // resultString formats every column of a result reply, or the error.
-func resultString(t *testing.T, env rgoipc.Envelope) string {
+func resultString(t *testing.T, env wire.Envelope) string {
 	t.Helper()
-	if env.Type == rgoipc.MsgError {
+	if env.Type == wire.MsgError {
 		return "error: " + env.Error
 	}
 	r, err := ipc.NewReader(bytes.NewReader(env.Payload))
@@ -310,7 +324,8 @@ func TestFunctions(t *testing.T) {
 	if err := register(reg); err != nil {
 		t.Fatal(err)
 	}
-	srv := rgoipc.NewServer(reg, rgoipc.WithAllocator(mem), rgoipc.WithLogger(nil))
+	srv := rgoipctest.NewServer(reg, rgoipc.WithAllocator(mem))
+	defer srv.Close()
 	d := memory.DefaultAllocator
 
 	person := func(age arrow.Array) arrow.RecordBatch {
@@ -333,35 +348,31 @@ func TestFunctions(t *testing.T) {
 		b.AppendValues([]string{"a", "", "ü"}, []bool{true, false, true})
 		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil), []arrow.Array{b.NewArray()}, 3)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-
 	tests := []struct {
 		name string
-		ctx  context.Context
 		fn   string
 		args arrow.RecordBatch
 		want string
 	}{
-		{"add", nil, "add", rec(t, d, "x", []float64{1.5, 0}, []bool{true, false}, "y", []float64{0.5, 1}, nil), "[2 (null)]"},
-		{"echoString", nil, "echoString", strRec(), `["a" (null) "ü"]`},
-		{"echoStruct int age", nil, "echoStruct", person(intAge()), `{["ann" "bob"] [30 40]}`},
-		{"echoStruct double age", nil, "echoStruct", person(rec(t, d, "a", []float64{30.5, 40}, nil).Column(0)), `{["ann" "bob"] [30.5 40]}`},
-		{"transposeMatrix", nil, "transposeMatrix", rec(t, d, "V1", []float64{1, 2}, nil, "V2", []float64{3, 4}, []bool{true, false}, "V3", []float64{5, 6}, nil),
+		{"add", "add", rec(t, d, "x", []float64{1.5, 0}, []bool{true, false}, "y", []float64{0.5, 1}, nil), "[2 (null)]"},
+		{"echoString", "echoString", strRec(), `["a" (null) "ü"]`},
+		{"echoStruct int age", "echoStruct", person(intAge()), `{["ann" "bob"] [30 40]}`},
+		{"echoStruct double age", "echoStruct", person(rec(t, d, "a", []float64{30.5, 40}, nil).Column(0)), `{["ann" "bob"] [30.5 40]}`},
+		{"transposeMatrix", "transposeMatrix", rec(t, d, "V1", []float64{1, 2}, nil, "V2", []float64{3, 4}, []bool{true, false}, "V3", []float64{5, 6}, nil),
 			"V1=[1 3 5] V2=[2 (null) 6]"},
-		{"sleep", nil, "sleep", rec(t, d, "ms", []float64{1}, nil), "[1]"},
-		{"sleep cancelled", ctx, "sleep", rec(t, d, "ms", []float64{60000}, nil), "error: sleep: interrupted: context canceled"},
-		{"fail default", nil, "fail", nil, "error: fail: requested failure"},
-		{"panic", nil, "panic", nil, "error: panic: panic: requested panic"},
-		{"echo", nil, "echo", rec(t, d, "a", []float64{1}, nil, "b", []float64{2}, nil), "a=[1] b=[2]"},
-		{"spin", nil, "spin", rec(t, d, "n", []float64{3}, nil), fmt.Sprintf("[%v]", spin(3))},
+		{"sleep", "sleep", rec(t, d, "ms", []float64{1}, nil), "[1]"},
+		{"fail default", "fail", nil, "error: fail: requested failure"},
+		{"panic", "panic", nil, "error: panic: panic: requested panic"},
+		{"echo", "echo", rec(t, d, "a", []float64{1}, nil, "b", []float64{2}, nil), "a=[1] b=[2]"},
+		{"spin", "spin", rec(t, d, "n", []float64{3}, nil), fmt.Sprintf("[%v]", spin(3))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.ctx == nil {
-				tc.ctx = context.Background()
+			reply, err := srv.Do(callMsg(t, tc.fn, tc.args))
+			if err != nil {
+				t.Fatal(err)
 			}
-			env, err := rgoipc.DecodeEnvelope(srv.HandleMessage(tc.ctx, callMsg(t, tc.fn, tc.args), nil))
+			env, err := wire.Decode(reply)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -371,12 +382,26 @@ func TestFunctions(t *testing.T) {
 		})
 	}
 
-	manifest, err := reg.Manifest()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := sleep(ctx, 60000); err == nil || err.Error() != "interrupted: context canceled" {
+		t.Errorf("sleep with a cancelled context: %v", err)
+	}
+
+	reply, err := srv.Do((&wire.Envelope{Type: wire.MsgManifest}).Encode(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range reg.Names() {
-		sig, _ := reg.Signature(name)
+	env, err := wire.Decode(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := env.Payload
+	var sigs map[string]rgoipc.Signature
+	if err := json.Unmarshal(manifest, &sigs); err != nil {
+		t.Fatal(err)
+	}
+	for name, sig := range sigs {
 		if sig.Metadata["description"] == "" {
 			t.Errorf("%s has no description", name)
 		}
@@ -394,33 +419,18 @@ func TestArgumentAndResultNames(t *testing.T) {
 	if err := register(reg); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		fn, arg, result string
-	}{
-		{"add", "x", "result"},
-		{"echoString", "s", "result"},
-		{"echoStruct", "person", "person"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.fn, func(t *testing.T) {
-			sig, ok := reg.Signature(tc.fn)
-			if !ok {
-				t.Fatalf("%s is not registered", tc.fn)
-			}
-			if len(sig.Args) == 0 || sig.Args[0].Name != tc.arg {
-				t.Fatalf("first argument of %s: got %+v, want %q", tc.fn, sig.Args, tc.arg)
-			}
-		})
-	}
+	srv := rgoipctest.NewServer(reg)
+	defer srv.Close()
 	mem := memory.DefaultAllocator
-	srv := rgoipc.NewServer(reg, rgoipc.WithLogger(nil))
 	b := array.NewStringBuilder(mem)
 	b.AppendValues([]string{"a"}, nil)
 	s := b.NewArray()
+	defer s.Release()
 	st, err := array.NewStructArray([]arrow.Array{s, s}, []string{"name", "age"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Release()
 	calls := []struct {
 		fn, want string
 		args     arrow.RecordBatch
@@ -430,23 +440,115 @@ func TestArgumentAndResultNames(t *testing.T) {
 		{"echoStruct", "person", array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "person", Type: st.DataType(), Nullable: true}}, nil), []arrow.Array{st}, 1)},
 	}
 	for _, c := range calls {
-		env, err := rgoipc.DecodeEnvelope(srv.HandleMessage(context.Background(), callMsg(t, c.fn, c.args), nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if env.Type == rgoipc.MsgError {
-			t.Fatalf("%s: %s", c.fn, env.Error)
-		}
-		r, err := ipc.NewReader(bytes.NewReader(env.Payload))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !r.Next() {
-			t.Fatalf("%s: no batch: %v", c.fn, r.Err())
-		}
-		if got := r.RecordBatch().ColumnName(0); got != c.want {
-			t.Errorf("%s: result column %q, want %q", c.fn, got, c.want)
-		}
-		r.Release()
+		t.Run(c.fn, func(t *testing.T) {
+			out, err := srv.Call(c.fn, c.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Release()
+			if got := out.ColumnName(0); got != c.want {
+				t.Errorf("%s: result column %q, want %q", c.fn, got, c.want)
+			}
+		})
+	}
+}
+
+// selfSigned returns a fresh self-signed certificate for 127.0.0.1 and its
+// key, as PEM.
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// TestTransports: Main serves tls+tcp:// and wss:// with the certificate
+// from MANGORO_TLS_CERT and MANGORO_TLS_KEY (PEM text, as R passes it),
+// and warns that tcp:// and ws:// authenticate nobody.
+func TestTransports(t *testing.T) {
+	certPEM, keyPEM := selfSigned(t)
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(certPEM) {
+		t.Fatal("bad test certificate")
+	}
+	tlsEnv := []string{"MANGORO_TLS_CERT=" + string(certPEM), "MANGORO_TLS_KEY=" + string(keyPEM)}
+	tests := []struct {
+		url     string
+		env     []string
+		tls     bool
+		warning bool
+	}{
+		{"tls+tcp://127.0.0.1:0", tlsEnv, true, false},
+		{"wss://127.0.0.1:0/rgoipc", tlsEnv, true, false},
+		{"tcp://127.0.0.1:0", nil, false, true},
+		{"ws://127.0.0.1:0/rgoipc", nil, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			s, line := readyProcess(t, tc.env, tc.url)
+			url := strings.TrimSpace(strings.TrimPrefix(line, "mangoro-ready "))
+			if strings.Contains(url, ":0/") || strings.HasSuffix(url, ":0") {
+				t.Fatalf("ready line %q lacks the bound port", line)
+			}
+			var opts map[string]any
+			if tc.tls {
+				opts = map[string]any{mangos.OptionTLSConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+			}
+			sock, err := req.NewSocket()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sock.Close()
+			if err := sock.DialOptions(url, opts); err != nil {
+				t.Fatal(err)
+			}
+			if err := sock.SetOption(mangos.OptionRecvDeadline, 20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			msg := callMsg(t, "add", rec(t, memory.DefaultAllocator, "x", []float64{1.5}, nil, "y", []float64{0.5}, nil))
+			if err := sock.Send(msg); err != nil {
+				t.Fatal(err)
+			}
+			b, err := sock.Recv()
+			if err != nil {
+				t.Fatalf("%v; server log:\n%s", err, s.stderr)
+			}
+			env, err := wire.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resultString(t, env); got != "[2]" {
+				t.Errorf("add = %s", got)
+			}
+			if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := s.exitCode(t); code != 0 {
+				t.Errorf("exit code %d; stderr:\n%s", code, s.stderr)
+			}
+			if got := strings.Contains(s.stderr.String(), "has no authentication"); got != tc.warning {
+				t.Errorf("warning logged: %v, want %v; stderr:\n%s", got, tc.warning, s.stderr)
+			}
+		})
 	}
 }

@@ -27,17 +27,20 @@ var (
 	ErrListen         = errors.New("httpserve: cannot listen")
 )
 
-// kindError is a message plus the sentinel it stands for.
+// kindError is a message plus the sentinel it stands for and the error
+// code R sees (inst/WIRE.md, "Error replies"): addr_in_use,
+// already_running, not_running, dir, tls or addr.
 type kindError struct {
 	kind error
+	code string
 	msg  string
 }
 
 func (e *kindError) Error() string { return e.msg }
 func (e *kindError) Unwrap() error { return e.kind }
 
-func errorf(kind error, format string, args ...any) error {
-	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+func errorf(kind error, code, format string, args ...any) error {
+	return &kindError{kind: kind, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
 // Switch is a server option that is on, off, or left to the default for
@@ -135,20 +138,20 @@ func NewManager(logger *log.Logger) *Manager {
 func NormalizeAddr(addr string) (string, error) {
 	addr = strings.TrimSpace(addr)
 	if addr == "" {
-		return "", errorf(ErrBadConfig, "addr is empty; give \"host:port\" or a port, e.g. \"127.0.0.1:8080\", or \"0\" for a free port")
+		return "", errorf(ErrBadConfig, "addr", "addr is empty; give \"host:port\" or a port, e.g. \"127.0.0.1:8080\", or \"0\" for a free port")
 	}
 	if !strings.Contains(addr, ":") {
 		addr = ":" + addr
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", errorf(ErrBadConfig, "addr %q: want \"host:port\" or a port number", addr)
+		return "", errorf(ErrBadConfig, "addr", "addr %q: want \"host:port\" or a port number", addr)
 	}
 	if host == "" {
 		host = "127.0.0.1"
 	}
 	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
-		return "", errorf(ErrBadConfig, "addr %q: bad port %q", addr, port)
+		return "", errorf(ErrBadConfig, "addr", "addr %q: bad port %q", addr, port)
 	}
 	return net.JoinHostPort(host, port), nil
 }
@@ -164,7 +167,7 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 	// Checked before binding, with the options set later from the bound
 	// address: only Listing and Dotfiles depend on it.
 	if _, err := NewHandler(cfg.Options); err != nil {
-		return Status{}, &kindError{kind: ErrBadConfig, msg: err.Error()}
+		return Status{}, &kindError{kind: ErrBadConfig, code: "dir", msg: err.Error()}
 	}
 	var tlsConfig *tls.Config
 	if cfg.TLS {
@@ -172,23 +175,23 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 			return Status{}, err
 		}
 	} else if cfg.CertFile != "" || cfg.KeyFile != "" {
-		return Status{}, errorf(ErrBadConfig, "cert and key are only used with tls = TRUE")
+		return Status{}, errorf(ErrBadConfig, "tls", "cert and key are only used with tls = TRUE")
 	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !strings.HasSuffix(addr, ":0") {
 		if s := m.lookup(addr); s != nil {
-			return Status{}, errorf(ErrAlreadyRunning, "an HTTP server is already running at %s (serving %s)",
+			return Status{}, errorf(ErrAlreadyRunning, "already_running", "an HTTP server is already running at %s (serving %s)",
 				s.status.URL, s.status.Dir)
 		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if isAddrInUse(err) {
-			return Status{}, errorf(ErrAddrInUse, "address %s is already in use; choose another port, or port 0 for a free one", addr)
+			return Status{}, errorf(ErrAddrInUse, "addr_in_use", "address %s is already in use; choose another port, or port 0 for a free one", addr)
 		}
-		return Status{}, errorf(ErrListen, "cannot listen on %s: %v", addr, err)
+		return Status{}, errorf(ErrListen, "addr", "cannot listen on %s: %v", addr, err)
 	}
 	loopback := isLoopback(ln.Addr())
 	cfg.Options.Listing = cfg.Listing.resolve(loopback)
@@ -196,7 +199,7 @@ func (m *Manager) Start(cfg Config) (Status, error) {
 	h, err := NewHandler(cfg.Options)
 	if err != nil {
 		_ = ln.Close()
-		return Status{}, &kindError{kind: ErrBadConfig, msg: err.Error()}
+		return Status{}, &kindError{kind: ErrBadConfig, code: "dir", msg: err.Error()}
 	}
 	fh := h.(*fileHandler)
 	if tlsConfig != nil {
@@ -285,16 +288,16 @@ func urlHost(a net.Addr, asked string) string {
 
 func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 	if certFile == "" || keyFile == "" {
-		return nil, errorf(ErrBadConfig, "tls = TRUE needs both cert and key (PEM files)")
+		return nil, errorf(ErrBadConfig, "tls", "tls = TRUE needs both cert and key (PEM files)")
 	}
 	for _, f := range []struct{ what, path string }{{"cert", certFile}, {"key", keyFile}} {
 		if _, err := os.Stat(f.path); errors.Is(err, fs.ErrNotExist) {
-			return nil, errorf(ErrBadConfig, "%s file %q does not exist", f.what, f.path)
+			return nil, errorf(ErrBadConfig, "tls", "%s file %q does not exist", f.what, f.path)
 		}
 	}
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, errorf(ErrBadConfig, "cannot load the TLS certificate %q and key %q: %v", certFile, keyFile, err)
+		return nil, errorf(ErrBadConfig, "tls", "cannot load the TLS certificate %q and key %q: %v", certFile, keyFile, err)
 	}
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
@@ -367,7 +370,7 @@ func (m *Manager) Stop(ctx context.Context, addr string) ([]Status, error) {
 	}
 	if len(found) == 0 {
 		if addr != "" {
-			return nil, errorf(ErrNotRunning, "no HTTP server is running at %s%s", addr, m.runningList())
+			return nil, errorf(ErrNotRunning, "not_running", "no HTTP server is running at %s%s", addr, m.runningList())
 		}
 		return []Status{{State: StateStopped, Message: "no HTTP server was running"}}, nil
 	}

@@ -2,11 +2,13 @@ package httpserve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"mangoro/pkg/rgoipc"
 )
 
@@ -94,11 +96,11 @@ func (m *Manager) rpcStart(_ context.Context, args *rgoipc.Args) (arrow.RecordBa
 	cfg.Listing = r.toggle("listing")
 	cfg.Dotfiles = r.toggle("dotfiles")
 	if r.err != nil {
-		return nil, r.err
+		return nil, rgoipc.Coded("bad_arguments", r.err)
 	}
 	st, err := m.Start(cfg)
 	if err != nil {
-		return nil, err
+		return nil, coded(err)
 	}
 	return statusRecord(args, Outcome, []Status{st})
 }
@@ -111,7 +113,7 @@ func (m *Manager) rpcStop(ctx context.Context, args *rgoipc.Args) (arrow.RecordB
 		r.err = fmt.Errorf("grace must be between 0 and 86400000 milliseconds, got %v", grace)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, rgoipc.Coded("bad_arguments", r.err)
 	}
 	// Detached from ctx: a server shutdown must not cut the grace short
 	// for the HTTP clients, only the grace period does.
@@ -119,7 +121,7 @@ func (m *Manager) rpcStop(ctx context.Context, args *rgoipc.Args) (arrow.RecordB
 	defer cancel()
 	sts, err := m.Stop(sctx, addr)
 	if err != nil {
-		return nil, err
+		return nil, coded(err)
 	}
 	return statusRecord(args, Outcome, sts)
 }
@@ -128,11 +130,11 @@ func (m *Manager) rpcStatus(_ context.Context, args *rgoipc.Args) (arrow.RecordB
 	r := scalars{args: args}
 	addr := r.str("addr")
 	if r.err != nil {
-		return nil, r.err
+		return nil, rgoipc.Coded("bad_arguments", r.err)
 	}
 	sts, err := m.Status(addr)
 	if err != nil {
-		return nil, err
+		return nil, coded(err)
 	}
 	return statusRecord(args, "", sts)
 }
@@ -183,7 +185,7 @@ func (r *scalars) check(name string, n, nulls int) bool {
 }
 
 func (r *scalars) str(name string) string {
-	c := r.args.String(name)
+	c := r.args.Column(name).(*array.String)
 	if !r.check(name, c.Len(), c.NullN()) {
 		return ""
 	}
@@ -191,7 +193,7 @@ func (r *scalars) str(name string) string {
 }
 
 func (r *scalars) flag(name string) bool {
-	c := r.args.Bool(name)
+	c := r.args.Column(name).(*array.Boolean)
 	if !r.check(name, c.Len(), c.NullN()) {
 		return false
 	}
@@ -200,7 +202,7 @@ func (r *scalars) flag(name string) bool {
 
 // toggle reads a logical that may be NA: NA is Auto.
 func (r *scalars) toggle(name string) Switch {
-	c := r.args.Bool(name)
+	c := r.args.Column(name).(*array.Boolean)
 	if r.err != nil {
 		return Auto
 	}
@@ -218,9 +220,19 @@ func (r *scalars) toggle(name string) Switch {
 }
 
 func (r *scalars) num(name string) float64 {
-	c := r.args.Float64(name)
+	c := r.args.Column(name).(*array.Float64)
 	if !r.check(name, c.Len(), c.NullN()) {
 		return 0
 	}
 	return c.Value(0)
+}
+
+// coded gives a Manager error its error code (see kindError), so R tells
+// "address in use" from "already running" without reading the message.
+func coded(err error) error {
+	var ke *kindError
+	if errors.As(err, &ke) && ke.code != "" {
+		return rgoipc.Coded(ke.code, err)
+	}
+	return err
 }

@@ -1,24 +1,27 @@
 package httpserve
 
 import (
-	"bytes"
-	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"mangoro/internal/wire"
 	"mangoro/pkg/rgoipc"
+	"mangoro/pkg/rgoipc/rgoipctest"
 )
 
-// callArgs encodes one row of arguments (string, bool or float64 values) as
-// an Arrow IPC stream, as R sends them.
-func callArgs(t *testing.T, mem memory.Allocator, names []string, vals []any) []byte {
+// callArgs builds one row of arguments (string, bool or float64 values), as
+// R sends them.
+func callArgs(t *testing.T, mem memory.Allocator, names []string, vals []any) arrow.RecordBatch {
 	t.Helper()
 	fields := make([]arrow.Field, len(names))
 	cols := make([]arrow.Array, len(names))
@@ -45,24 +48,15 @@ func callArgs(t *testing.T, mem memory.Allocator, names []string, vals []any) []
 		fields[i] = arrow.Field{Name: names[i], Type: cols[i].DataType(), Nullable: true}
 	}
 	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, 1)
-	defer rec.Release()
 	for _, c := range cols {
 		c.Release()
 	}
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return rec
 }
 
 // call runs one call through the rgoipc server and returns the rows as
-// maps (column -> value, nil for NA), or the error message.
-func call(t *testing.T, srv *rgoipc.Server, fn string, kv ...any) ([]map[string]any, string) {
+// maps (column -> value, nil for NA), or the error reply.
+func call(t *testing.T, srv *rgoipctest.Server, fn string, kv ...any) ([]map[string]any, *rgoipctest.Error) {
 	t.Helper()
 	var names []string
 	var vals []any
@@ -70,39 +64,33 @@ func call(t *testing.T, srv *rgoipc.Server, fn string, kv ...any) ([]map[string]
 		names = append(names, kv[i].(string))
 		vals = append(vals, kv[i+1])
 	}
-	req := rgoipc.Envelope{Type: rgoipc.MsgCall, Name: fn, Payload: callArgs(t, memory.DefaultAllocator, names, vals)}
-	env, err := rgoipc.DecodeEnvelope(srv.HandleMessage(context.Background(), req.Encode(nil), nil))
-	if err != nil {
+	args := callArgs(t, memory.DefaultAllocator, names, vals)
+	defer args.Release()
+	rec, err := srv.Call(fn, args)
+	var rerr *rgoipctest.Error
+	if errors.As(err, &rerr) {
+		return nil, rerr
+	} else if err != nil {
 		t.Fatal(err)
 	}
-	if env.Type == rgoipc.MsgError {
-		return nil, env.Error
-	}
-	r, err := ipc.NewReader(bytes.NewReader(env.Payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Release()
+	defer rec.Release()
 	var rows []map[string]any
-	for r.Next() {
-		rec := r.RecordBatch()
-		for i := 0; i < int(rec.NumRows()); i++ {
-			row := map[string]any{}
-			for j, f := range rec.Schema().Fields() {
-				c := rec.Column(j)
-				switch {
-				case c.IsNull(i):
-					row[f.Name] = nil
-				case f.Type.ID() == arrow.STRING:
-					row[f.Name] = c.(*array.String).Value(i)
-				case f.Type.ID() == arrow.BOOL:
-					row[f.Name] = c.(*array.Boolean).Value(i)
-				}
+	for i := 0; i < int(rec.NumRows()); i++ {
+		row := map[string]any{}
+		for j, f := range rec.Schema().Fields() {
+			c := rec.Column(j)
+			switch {
+			case c.IsNull(i):
+				row[f.Name] = nil
+			case f.Type.ID() == arrow.STRING:
+				row[f.Name] = c.(*array.String).Value(i)
+			case f.Type.ID() == arrow.BOOL:
+				row[f.Name] = c.(*array.Boolean).Value(i)
 			}
-			rows = append(rows, row)
 		}
+		rows = append(rows, row)
 	}
-	return rows, ""
+	return rows, nil
 }
 
 func TestRPC(t *testing.T) {
@@ -111,23 +99,31 @@ func TestRPC(t *testing.T) {
 	if err := Register(reg, m); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(reg.Names(), ","); got != "serverStatus,startServer,stopServer" {
-		t.Fatalf("registered %s", got)
+	srv := rgoipctest.NewServer(reg)
+	defer srv.Close()
+	var manifest map[string]rgoipc.Signature
+	if err := json.Unmarshal(manifestOf(t, srv), &manifest); err != nil {
+		t.Fatal(err)
 	}
-	for _, name := range reg.Names() {
-		if sig, _ := reg.Signature(name); sig.Metadata["description"] == "" {
+	var names []string
+	for name, sig := range manifest {
+		names = append(names, name)
+		if sig.Metadata["description"] == "" {
 			t.Errorf("%s has no description", name)
 		}
 	}
-	srv := rgoipc.NewServer(reg)
+	sort.Strings(names)
+	if got := strings.Join(names, ","); got != "serverStatus,startServer,stopServer" {
+		t.Fatalf("registered %s", got)
+	}
 	root := testTree(t)
 
 	rows, msg := call(t, srv, "serverStatus", "addr", "")
-	if msg != "" || len(rows) != 1 || rows[0]["status"] != "stopped" || rows[0]["addr"] != nil {
+	if msg != nil || len(rows) != 1 || rows[0]["status"] != "stopped" || rows[0]["addr"] != nil {
 		t.Fatalf("status before start: %v %q", rows, msg)
 	}
 	rows, msg = call(t, srv, "startServer", "addr", "0", "dir", root, "cors", true, "coop", true)
-	if msg != "" || len(rows) != 1 {
+	if msg != nil || len(rows) != 1 {
 		t.Fatalf("startServer: %v %q", rows, msg)
 	}
 	st := rows[0]
@@ -146,38 +142,60 @@ func TestRPC(t *testing.T) {
 		t.Fatalf("GET: %q %v", body, resp.Header)
 	}
 
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	errs := []struct {
 		fn   string
 		kv   []any
 		want string
+		code string
 	}{
-		{"startServer", []any{"addr", st["addr"], "dir", root}, "startServer: an HTTP server is already running at " + url},
-		{"startServer", []any{"addr", "0", "dir", root + "/nope"}, "does not exist"},
-		{"startServer", []any{"addr", "0", "dir", root, "tls", true}, "needs both cert and key"},
-		{"startServer", []any{"dir", root}, `missing argument "addr"`},
-		{"stopServer", []any{"addr", "127.0.0.1:1"}, "stopServer: no HTTP server is running at 127.0.0.1:1 (running: " + st["addr"].(string) + ")"},
-		{"stopServer", []any{"grace", -1.0}, "grace must be between"},
-		{"serverStatus", []any{"addr", "x:y:z"}, "want \"host:port\""},
+		{"startServer", []any{"addr", st["addr"], "dir", root}, "startServer: an HTTP server is already running at " + url, "already_running"},
+		{"startServer", []any{"addr", busy.Addr().String(), "dir", root}, "is already in use", "addr_in_use"},
+		{"startServer", []any{"addr", "0", "dir", root + "/nope"}, "does not exist", "dir"},
+		{"startServer", []any{"addr", "0", "dir", root, "tls", true}, "needs both cert and key", "tls"},
+		{"startServer", []any{"addr", "0", "dir", root, "cert", "c.pem"}, "only used with tls = TRUE", "tls"},
+		{"startServer", []any{"dir", root}, `missing argument "addr"`, "bad_arguments"},
+		{"stopServer", []any{"addr", "127.0.0.1:1"}, "stopServer: no HTTP server is running at 127.0.0.1:1 (running: " + st["addr"].(string) + ")", "not_running"},
+		{"stopServer", []any{"grace", -1.0}, "grace must be between", "bad_arguments"},
+		{"serverStatus", []any{"addr", "x:y:z"}, "want \"host:port\"", "addr"},
 	}
 	for _, tt := range errs {
 		t.Run(fmt.Sprint(tt.fn, tt.kv), func(t *testing.T) {
-			_, msg := call(t, srv, tt.fn, tt.kv...)
-			if !strings.Contains(msg, tt.want) {
-				t.Errorf("error %q, want %q", msg, tt.want)
+			_, rerr := call(t, srv, tt.fn, tt.kv...)
+			if rerr == nil || !strings.Contains(rerr.Message, tt.want) || rerr.Code != tt.code {
+				t.Errorf("error %v, want %q with code %q", rerr, tt.want, tt.code)
 			}
 		})
 	}
 
 	rows, msg = call(t, srv, "serverStatus", "addr", st["addr"])
-	if msg != "" || rows[0]["status"] != "running" || rows[0]["message"] != "running at "+st["addr"].(string) || rows[0]["url"] != url {
+	if msg != nil || rows[0]["status"] != "running" || rows[0]["message"] != "running at "+st["addr"].(string) || rows[0]["url"] != url {
 		t.Fatalf("status: %v %q", rows, msg)
 	}
 	rows, msg = call(t, srv, "stopServer", "addr", "", "grace", 1000.0)
-	if msg != "" || len(rows) != 1 || rows[0]["status"] != "ok" || rows[0]["message"] != "HTTP server stopped" || rows[0]["url"] != url {
+	if msg != nil || len(rows) != 1 || rows[0]["status"] != "ok" || rows[0]["message"] != "HTTP server stopped" || rows[0]["url"] != url {
 		t.Fatalf("stop: %v %q", rows, msg)
 	}
 	rows, _ = call(t, srv, "serverStatus", "addr", "")
 	if rows[0]["status"] != "stopped" || rows[0]["message"] != "stopped" {
 		t.Fatalf("status after stop: %v", rows)
 	}
+}
+
+// manifestOf asks srv for its manifest, as R's mangoro_functions() does.
+func manifestOf(t *testing.T, srv *rgoipctest.Server) []byte {
+	t.Helper()
+	b, err := srv.Do((&wire.Envelope{Type: wire.MsgManifest}).Encode(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := wire.Decode(b)
+	if err != nil || env.Type != wire.MsgManifest {
+		t.Fatalf("manifest reply %v: %v", env.Type, err)
+	}
+	return env.Payload
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"mangoro/internal/wire"
 )
 
 // Args are the validated arguments of one call. Declared arguments come
@@ -17,9 +19,12 @@ import (
 // Everything reachable from Args is owned by the server and valid only
 // until the handler returns; Retain what you return or keep.
 //
-// The typed getters (Float64, String, ...) panic when the name is not a
-// declared argument or the declared type differs: that is a bug in the
-// handler, and the server turns the panic into an error reply.
+// Columns are arrow-go arrays of the declared type, so a type assertion
+// gets the concrete array: args.Column("x").(*array.Float64) for float64,
+// *array.Int32, *array.Int64, *array.String, *array.Boolean,
+// *array.Date32, *array.Timestamp, *array.Binary, *array.Dictionary (a
+// factor: Indices() are the 0-based int32 codes, Dictionary() the string
+// levels), *array.List and *array.Struct for the other types.
 type Args struct {
 	fn   string
 	sig  *Signature
@@ -53,7 +58,9 @@ func (a *Args) Variadic(i int) (string, arrow.Array) {
 	return a.rec.ColumnName(j), a.rec.Column(j)
 }
 
-// Column returns the declared argument name.
+// Column returns the column of the declared argument name. It panics when name is not a
+// declared argument, a bug in the handler that the server turns into an
+// error reply.
 func (a *Args) Column(name string) arrow.Array {
 	for i := range a.sig.Args {
 		if a.sig.Args[i].Name == name {
@@ -61,94 +68,6 @@ func (a *Args) Column(name string) arrow.Array {
 		}
 	}
 	panic(fmt.Sprintf("rgoipc: %s: no argument %q", a.fn, name))
-}
-
-func column[T arrow.Array](a *Args, name string) T {
-	c := a.Column(name)
-	t, ok := c.(T)
-	if !ok {
-		panic(fmt.Sprintf("rgoipc: %s: argument %q is %s, not %T", a.fn, name, arrowTypeName(c.DataType()), t))
-	}
-	return t
-}
-
-// Float64 returns a float64 (or int32, cast) argument.
-func (a *Args) Float64(name string) *array.Float64 { return column[*array.Float64](a, name) }
-
-// Int32 returns an int32 argument.
-func (a *Args) Int32(name string) *array.Int32 { return column[*array.Int32](a, name) }
-
-// Int64 returns an int64 argument.
-func (a *Args) Int64(name string) *array.Int64 { return column[*array.Int64](a, name) }
-
-// String returns a string argument.
-func (a *Args) String(name string) *array.String { return column[*array.String](a, name) }
-
-// Bool returns a boolean argument.
-func (a *Args) Bool(name string) *array.Boolean { return column[*array.Boolean](a, name) }
-
-// Date32 returns a date32 argument (days since the epoch).
-func (a *Args) Date32(name string) *array.Date32 { return column[*array.Date32](a, name) }
-
-// Timestamp returns a timestamp argument; its DataType carries the unit
-// and time zone.
-func (a *Args) Timestamp(name string) *array.Timestamp { return column[*array.Timestamp](a, name) }
-
-// Binary returns a binary argument.
-func (a *Args) Binary(name string) *array.Binary { return column[*array.Binary](a, name) }
-
-// Dictionary returns a dictionary (factor) argument: Indices() are the
-// int32 codes (0-based), Dictionary() the string levels.
-func (a *Args) Dictionary(name string) *array.Dictionary { return column[*array.Dictionary](a, name) }
-
-// List returns a list argument.
-func (a *Args) List(name string) *array.List { return column[*array.List](a, name) }
-
-// Struct returns a struct argument.
-func (a *Args) Struct(name string) *array.Struct { return column[*array.Struct](a, name) }
-
-// Float64Values returns the values of a float64 argument without copying,
-// and valid[i] == false where the value is NA. valid is nil when there is
-// no NA. Do not modify vals: it aliases the request.
-func (a *Args) Float64Values(name string) (vals []float64, valid []bool) {
-	c := a.Float64(name)
-	return c.Float64Values(), validity(c)
-}
-
-// Int32Values is Float64Values for int32 arguments.
-func (a *Args) Int32Values(name string) (vals []int32, valid []bool) {
-	c := a.Int32(name)
-	return c.Int32Values(), validity(c)
-}
-
-// Int64Values is Float64Values for int64 arguments.
-func (a *Args) Int64Values(name string) (vals []int64, valid []bool) {
-	c := a.Int64(name)
-	return c.Int64Values(), validity(c)
-}
-
-// StringValues returns the values of a string argument ("" where NA) and
-// their validity as in Float64Values. The strings alias the request: copy
-// (strings.Clone) any you keep after the handler returns.
-func (a *Args) StringValues(name string) (vals []string, valid []bool) {
-	c := a.String(name)
-	vals = make([]string, c.Len())
-	for i := range vals {
-		vals[i] = c.Value(i)
-	}
-	return vals, validity(c)
-}
-
-// validity returns per-element validity, or nil when nothing is NA.
-func validity(c arrow.Array) []bool {
-	if c.NullN() == 0 {
-		return nil
-	}
-	v := make([]bool, c.Len())
-	for i := range v {
-		v[i] = c.IsValid(i)
-	}
-	return v
 }
 
 // bind validates rec against e's signature and returns the handler's
@@ -214,7 +133,7 @@ func (e *entry) bind(rec arrow.RecordBatch, mem memory.Allocator) (*Args, error)
 	for j, a := range sig.Args {
 		if slot[j] < 0 {
 			if !a.Optional {
-				return nil, &callError{msg: fmt.Sprintf("%s: missing argument %q", e.name, a.Name), err: ErrArgument}
+				return nil, &callError{msg: fmt.Sprintf("%s: missing argument %q", e.name, a.Name), code: wire.CodeBadArguments}
 			}
 			c, err := defaultColumn(a, nrows, mem)
 			if err != nil {
@@ -281,14 +200,14 @@ func conformColumn(fn, name string, c arrow.Array, t Type, mem memory.Allocator)
 
 func (e *entry) unknownArg(name string, ncol int) error {
 	if len(e.sig.Args) == 0 {
-		return &callError{msg: fmt.Sprintf("%s: takes no arguments, got %d", e.name, ncol), err: ErrArgument}
+		return &callError{msg: fmt.Sprintf("%s: takes no arguments, got %d", e.name, ncol), code: wire.CodeBadArguments}
 	}
 	names := make([]string, len(e.sig.Args))
 	for i, a := range e.sig.Args {
 		names[i] = a.Name
 	}
 	return &callError{
-		msg: fmt.Sprintf("%s: unknown argument %q; arguments are %s", e.name, name, strings.Join(names, ", ")),
-		err: ErrArgument,
+		msg:  fmt.Sprintf("%s: unknown argument %q; arguments are %s", e.name, name, strings.Join(names, ", ")),
+		code: wire.CodeBadArguments,
 	}
 }

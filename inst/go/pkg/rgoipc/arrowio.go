@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"mangoro/internal/wire"
 )
 
 // ipcContinuation starts every encapsulated Arrow IPC message.
@@ -24,7 +26,7 @@ var emptySchema = arrow.NewSchema(nil, nil)
 // as one record, which the caller owns. An empty payload is a call without
 // arguments. The record's buffers alias payload (no copy), so payload must
 // stay untouched while the record lives. Every failure, including a panic
-// inside arrow-go on hostile input, returns an error wrapping ErrMalformed.
+// inside arrow-go on hostile input, returns an error wrapping wire.ErrMalformed.
 func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, err error) {
 	if len(payload) == 0 {
 		return array.NewRecordBatch(emptySchema, nil, 0), nil
@@ -32,7 +34,7 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 	var batches []arrow.RecordBatch
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: Arrow stream: %v", ErrMalformed, p)
+			err = fmt.Errorf("%w: Arrow stream: %v", wire.ErrMalformed, p)
 		}
 		if err != nil {
 			for _, b := range batches {
@@ -50,7 +52,7 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 	lim := &limitedAllocator{mem: mem, left: 4*int64(len(payload)) + 1<<20}
 	r, err := ipc.NewReaderFromMessageReader(newSliceMessageReader(payload), ipc.WithAllocator(lim))
 	if err != nil {
-		return nil, fmt.Errorf("%w: Arrow stream: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: Arrow stream: %w", wire.ErrMalformed, err)
 	}
 	defer r.Release()
 	for r.Next() {
@@ -59,7 +61,7 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 		batches = append(batches, b)
 	}
 	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("%w: Arrow stream: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: Arrow stream: %w", wire.ErrMalformed, err)
 	}
 	switch len(batches) {
 	case 0:
@@ -83,10 +85,10 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 	n := rec.NumRows()
 	for i, col := range rec.Columns() {
 		if int64(col.Len()) != n {
-			return nil, fmt.Errorf("%w: column %d has %d rows, the batch %d", ErrMalformed, i, col.Len(), n)
+			return nil, fmt.Errorf("%w: column %d has %d rows, the batch %d", wire.ErrMalformed, i, col.Len(), n)
 		}
 		if err := checkLayout(col.Data()); err != nil {
-			return nil, fmt.Errorf("%w: column %q: %w", ErrMalformed, rec.ColumnName(i), err)
+			return nil, fmt.Errorf("%w: column %q: %w", wire.ErrMalformed, rec.ColumnName(i), err)
 		}
 	}
 	return rec, nil
@@ -124,7 +126,7 @@ func concatBatches(schema *arrow.Schema, batches []arrow.RecordBatch, mem memory
 			for _, c := range cols[:i] {
 				c.Release()
 			}
-			return nil, fmt.Errorf("%w: Arrow stream: %w", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: Arrow stream: %w", wire.ErrMalformed, err)
 		}
 		cols[i] = c
 	}

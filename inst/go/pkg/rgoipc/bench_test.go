@@ -2,6 +2,7 @@ package rgoipc
 
 import (
 	"context"
+	"mangoro/internal/wire"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -20,14 +21,14 @@ func BenchmarkHandleMessage(b *testing.B) {
 		{"add_2rows", callMsg(b, "add", col{"x", f64(mem, 1.5, nil)}, col{"y", f64(mem, 0.5, 1.0)})},
 		{"add_int_cast", callMsg(b, "add", col{"x", i32(mem, 1, 2)}, col{"y", f64(mem, 0.5, 1.0)})},
 		{"echo_strings", callMsg(b, "echoString", col{"x", str(mem, "a", nil, "b")})},
-		{"manifest", (&Envelope{Type: MsgManifest}).Encode(nil)},
+		{"manifest", (&wire.Envelope{Type: wire.MsgManifest}).Encode(nil)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			dst := make([]byte, 0, 4096)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				dst = s.HandleMessage(context.Background(), c.req, dst[:0])
+				dst = s.handleMessage(context.Background(), c.req, dst[:0])
 			}
 		})
 	}

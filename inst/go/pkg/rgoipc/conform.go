@@ -14,9 +14,9 @@ func conform(d arrow.ArrayData, t Type, mem memory.Allocator) (out arrow.ArrayDa
 	dt := d.DataType()
 	id := dt.ID()
 	switch t.Kind {
-	case KindAny:
+	case kindAny:
 		return d, false, true
-	case KindFloat64:
+	case kindFloat64:
 		switch id {
 		case arrow.FLOAT64:
 			return d, false, true
@@ -24,28 +24,28 @@ func conform(d arrow.ArrayData, t Type, mem memory.Allocator) (out arrow.ArrayDa
 			return int32ToFloat64(d, mem), true, true
 		}
 		return nil, false, false
-	case KindInt32:
+	case kindInt32:
 		return d, false, id == arrow.INT32
-	case KindInt64:
+	case kindInt64:
 		return d, false, id == arrow.INT64
-	case KindString:
+	case kindString:
 		return d, false, id == arrow.STRING
-	case KindBool:
+	case kindBool:
 		return d, false, id == arrow.BOOL
-	case KindDate32:
+	case kindDate32:
 		return d, false, id == arrow.DATE32
-	case KindBinary:
+	case kindBinary:
 		return d, false, id == arrow.BINARY
-	case KindTimestamp:
+	case kindTimestamp:
 		ts, isTS := dt.(*arrow.TimestampType)
 		ok = isTS && (t.Unit == "" || ts.Unit.String() == t.Unit) &&
 			(t.TimeZone == "" || ts.TimeZone == t.TimeZone)
 		return d, false, ok
-	case KindDictionary:
+	case kindDictionary:
 		dict, isDict := dt.(*arrow.DictionaryType)
 		ok = isDict && dict.IndexType.ID() == arrow.INT32 && dict.ValueType.ID() == arrow.STRING
 		return d, false, ok
-	case KindList:
+	case kindList:
 		lt, isList := dt.(*arrow.ListType)
 		if !isList || t.ListSchema == nil {
 			return nil, false, false
@@ -60,7 +60,7 @@ func conform(d arrow.ArrayData, t Type, mem memory.Allocator) (out arrow.ArrayDa
 			[]arrow.ArrayData{child}, d.NullN(), d.Offset())
 		child.Release()
 		return out, true, true
-	case KindStruct:
+	case kindStruct:
 		st, isStruct := dt.(*arrow.StructType)
 		if !isStruct || st.NumFields() != len(t.StructDef) {
 			return nil, false, false

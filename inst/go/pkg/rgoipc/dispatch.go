@@ -4,92 +4,81 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"mangoro/internal/wire"
 )
 
-// Version is the mangoro version reported by the info reply.
+// Version is the mangoro version this package belongs to, reported by the
+// server's info reply. A test ties it to the R package's DESCRIPTION.
 const Version = "0.1.0"
 
-// ProtocolVersion is the wire protocol version reported by the info reply.
-const ProtocolVersion = 1
-
-// Info is the JSON payload of an info (MsgInfo) reply.
-type Info struct {
-	// Protocol is ProtocolVersion.
-	Protocol int `json:"protocol"`
-	// Server is always "rgoipc".
-	Server string `json:"server"`
-	// Version is the mangoro version (Version).
-	Version string `json:"version"`
-	// MaxMessageSize is the largest request the server accepts, in bytes;
-	// clients check it before sending.
-	MaxMessageSize int64 `json:"max_message_size"`
-	// Functions is the number of registered functions.
-	Functions int `json:"functions"`
-}
-
-// HandleMessage answers one request envelope and appends the reply
-// envelope to dst (which may be nil), returning the extended slice. It
-// never panics: malformed requests, unknown functions, argument mismatches,
-// handler errors and handler panics all become MsgError replies. Each
-// server worker calls it; it is exported for tests and custom transports.
-func (s *Server) HandleMessage(ctx context.Context, req []byte, dst []byte) (reply []byte) {
+// handleMessage answers one request envelope (inst/WIRE.md) and appends the
+// reply envelope to dst (which may be nil), returning the extended slice.
+// It never panics: malformed requests, bad names, unknown functions,
+// argument mismatches, handler errors and handler panics all become error
+// replies with their code. Each server worker calls it.
+func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (reply []byte) {
 	// Handler panics are caught closer to the handler; this is the last
 	// line, so that no request can take the server down.
 	defer func() {
 		if p := recover(); p != nil {
 			s.logf("internal error: %v\n%s", p, debug.Stack())
-			reply = errorReply(dst, "", fmt.Sprintf("rgoipc: internal error: %v", p))
+			reply = wire.AppendError(dst, "", fmt.Sprintf("rgoipc: internal error: %v", p), wire.CodeHandler)
 		}
 	}()
-	env, err := DecodeEnvelope(req)
+	// The transports enforce the limit; inproc does not, so check here too.
+	if int64(len(req)) > s.maxMsg {
+		return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: request of %d bytes is over the limit of %d", len(req), s.maxMsg), wire.CodeTooLarge)
+	}
+	env, err := wire.Decode(req)
 	if err != nil {
-		return errorReply(dst, "", err.Error())
+		return wire.AppendError(dst, "", err.Error(), wire.CodeMalformed)
 	}
 	switch env.Type {
-	case MsgCall:
-		return s.call(ctx, env.Name, env.Payload, dst)
-	case MsgManifest:
-		m, err := s.reg.Manifest()
-		if err != nil {
-			return errorReply(dst, "", err.Error())
+	case wire.MsgCall:
+		if why := wire.CheckName(env.Name); why != "" {
+			return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: function name %s %s", wire.QuoteName(env.Name), why), wire.CodeBadName)
 		}
-		return (&Envelope{Type: MsgManifest, Payload: m}).Encode(dst)
-	case MsgInfo:
-		info, _ := json.Marshal(Info{
-			Protocol:       ProtocolVersion,
+		return s.call(ctx, env.Name, env.Payload, dst)
+	case wire.MsgManifest:
+		m, err := s.reg.manifestJSON()
+		if err != nil {
+			return wire.AppendError(dst, "", err.Error(), wire.CodeHandler)
+		}
+		return (&wire.Envelope{Type: wire.MsgManifest, Payload: m}).Encode(dst)
+	case wire.MsgInfo:
+		info, _ := json.Marshal(wire.Info{
+			Protocol:       wire.ProtocolVersion,
 			Server:         "rgoipc",
 			Version:        Version,
 			MaxMessageSize: s.maxMsg,
-			Functions:      s.reg.Len(),
+			Functions:      s.reg.len(),
 		})
-		return (&Envelope{Type: MsgInfo, Payload: info}).Encode(dst)
+		return (&wire.Envelope{Type: wire.MsgInfo, Payload: info}).Encode(dst)
 	}
-	return errorReply(dst, env.Name, fmt.Sprintf("rgoipc: unknown message type %d (this server knows 0 manifest, 1 call, 4 info)", uint8(env.Type)))
-}
-
-func errorReply(dst []byte, name, msg string) []byte {
-	return appendHeader(dst, MsgError, name, msg)
+	return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: unknown message type %d (this server knows 0 manifest, 1 call, 4 info)", uint8(env.Type)), wire.CodeUnknownType)
 }
 
 // call runs one function call and appends the reply to dst.
 func (s *Server) call(ctx context.Context, name string, payload []byte, dst []byte) []byte {
 	e, err := s.reg.lookup(name)
 	if err != nil {
-		return errorReply(dst, name, err.Error())
+		return wire.AppendError(dst, name, err.Error(), codeOf(err, wire.CodeUnknownFunction))
 	}
 	in, err := decodeRecord(payload, s.mem)
 	if err != nil {
-		return errorReply(dst, name, fmt.Sprintf("%s: %v", name, err))
+		return wire.AppendError(dst, name, fmt.Sprintf("%s: %v", name, err), wire.CodeMalformed)
 	}
 	defer in.Release()
 	args, err := e.bind(in, s.mem)
 	if err != nil {
-		return errorReply(dst, name, err.Error())
+		return wire.AppendError(dst, name, err.Error(), codeOf(err, wire.CodeBadArguments))
 	}
 	defer args.rec.Release()
 
@@ -98,16 +87,16 @@ func (s *Server) call(ctx context.Context, name string, payload []byte, dst []by
 		defer out.Release()
 	}
 	if err != nil {
-		return errorReply(dst, name, handlerMessage(name, err))
+		return wire.AppendError(dst, name, handlerMessage(name, err), s.handlerCode(name, err))
 	}
 	if out == nil {
-		return errorReply(dst, name, name+": handler returned no result")
+		return wire.AppendError(dst, name, name+": handler returned no result", wire.CodeHandler)
 	}
 	buf := bytes.NewBuffer(dst) // appends after what dst holds
-	buf.Grow(HeaderSize + len(name) + streamSizeHint(out))
-	buf.Write(appendHeader(buf.AvailableBuffer(), MsgResult, name, ""))
+	buf.Grow(wire.HeaderSize + len(name) + streamSizeHint(out))
+	buf.Write(wire.AppendHeader(buf.AvailableBuffer(), wire.MsgResult, name, ""))
 	if err := writeStream(buf, out, s.mem); err != nil {
-		return errorReply(dst, name, fmt.Sprintf("%s: %v", name, err))
+		return wire.AppendError(dst, name, fmt.Sprintf("%s: %v", name, err), wire.CodeHandler)
 	}
 	return buf.Bytes()
 }
@@ -121,21 +110,56 @@ func (s *Server) invoke(ctx context.Context, e *entry, args *Args) (out arrow.Re
 				out = nil
 			}
 			err = &panicError{value: p}
-			s.logf("%s: panic: %v\n%s", e.name, p, debug.Stack())
+			s.logf("%s: %v\n%s", e.name, err, debug.Stack())
 		}
 	}()
 	return e.h.ServeArrow(ctx, args)
 }
 
+// panicError is a recovered handler panic; its message is "panic: <value>"
+// with one "panic: " however the value reads.
 type panicError struct{ value any }
 
-func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+func (p *panicError) Error() string {
+	return "panic: " + strings.TrimPrefix(fmt.Sprint(p.value), "panic: ")
+}
+
+// codeOf returns the code of a callError in err's chain, else def.
+func codeOf(err error, def string) string {
+	var ce *callError
+	if errors.As(err, &ce) && ce.code != "" {
+		return ce.code
+	}
+	return def
+}
+
+// handlerCode returns the code of a handler's error: "panic", the code
+// given with Coded, that of an rgoipc argument check (Func's scalar
+// arguments), or "handler".
+func (s *Server) handlerCode(name string, err error) string {
+	var pe *panicError
+	if errors.As(err, &pe) {
+		return wire.CodePanic
+	}
+	if code := codeOf(err, ""); code != "" {
+		return code
+	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		if wire.ValidCode(ce.code) {
+			return ce.code
+		}
+		s.logf("%s: error code %q is not [a-z][a-z0-9_]* of at most %d bytes; sent %q", name, ce.code, wire.MaxCodeLen, wire.CodeHandler)
+	}
+	return wire.CodeHandler
+}
 
 // handlerMessage formats a handler's error for the client, making sure it
 // starts with the function name.
 func handlerMessage(name string, err error) string {
 	msg := err.Error()
-	if _, isPanic := err.(*panicError); !isPanic && strings.HasPrefix(msg, name+": ") {
+	var pe *panicError
+	if !errors.As(err, &pe) && strings.HasPrefix(msg, name+": ") {
 		return msg
 	}
 	return name + ": " + msg

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mangoro/internal/wire"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -18,9 +20,10 @@ import (
 // error path, through a checked allocator and asserts nothing leaks.
 func TestHandleMessage(t *testing.T) {
 	type want struct {
-		typ  MsgType
-		err  string            // exact error message for MsgError
-		cols map[string]string // column -> formatted values for MsgResult
+		typ  wire.MsgType
+		err  string            // exact error message for wire.MsgError
+		code string            // its code
+		cols map[string]string // column -> formatted values for wire.MsgResult
 	}
 	tests := []struct {
 		name string
@@ -29,76 +32,88 @@ func TestHandleMessage(t *testing.T) {
 	}{
 		{"add doubles with NA", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.5, nil)}, col{"y", f64(m, 0.5, 1.0)})
-		}, want{typ: MsgResult, cols: map[string]string{"result": "[2 (null)]"}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[2 (null)]"}}},
 		{"add casts R integers", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", i32(m, 1, nil, 3)}, col{"y", f64(m, 0.5, 1.0, 2.0)})
-		}, want{typ: MsgResult, cols: map[string]string{"result": "[1.5 (null) 5]"}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[1.5 (null) 5]"}}},
 		{"add takes columns in any order", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"y", f64(m, 1.0)}, col{"x", f64(m, 2.0)})
-		}, want{typ: MsgResult, cols: map[string]string{"result": "[3]"}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[3]"}}},
 		{"add fills unnamed columns in order", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"", f64(m, 1.0)}, col{"", f64(m, 2.0)})
-		}, want{typ: MsgResult, cols: map[string]string{"result": "[3]"}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[3]"}}},
 		{"add wrong type", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)}, col{"y", str(m, "a")})
-		}, want{typ: MsgError, err: `add: argument "y": expected float64, got string`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: argument "y": expected float64, got string`}},
 		{"add missing argument", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)})
-		}, want{typ: MsgError, err: `add: missing argument "y"`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: missing argument "y"`}},
 		{"add unknown argument", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)}, col{"y", f64(m, 1.0)}, col{"z", f64(m, 1.0)})
-		}, want{typ: MsgError, err: `add: unknown argument "z"; arguments are x, y`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: unknown argument "z"; arguments are x, y`}},
 		{"add argument twice", func(m memory.Allocator) []byte {
 			return callMsg(t, "add", col{"x", f64(m, 1.0)}, col{"x", f64(m, 1.0)})
-		}, want{typ: MsgError, err: `add: argument "x": given twice`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `add: argument "x": given twice`}},
 		{"unknown function", func(m memory.Allocator) []byte {
 			return callMsg(t, "foo", col{"x", f64(m, 1.0)})
-		}, want{typ: MsgError, err: `unknown function "foo"; available: add, echo, echoString, fail, leaky, panic, scale`}},
+		}, want{typ: wire.MsgError, code: "unknown_function", err: `unknown function "foo"; available: add, echo, echoString, fail, leaky, panic, scale`}},
 		{"echoString keeps NA", func(m memory.Allocator) []byte {
 			return callMsg(t, "echoString", col{"x", str(m, "a", nil, "ü")})
-		}, want{typ: MsgResult, cols: map[string]string{"result": `["a" (null) "ü"]`}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": `["a" (null) "ü"]`}}},
 		{"default fills omitted optional argument", func(m memory.Allocator) []byte {
 			return callMsg(t, "scale", col{"x", f64(m, 1.0, nil)})
-		}, want{typ: MsgResult, cols: map[string]string{"result": "[2 (null)]"}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[2 (null)]"}}},
 		{"given optional argument", func(m memory.Allocator) []byte {
 			return callMsg(t, "scale", col{"x", f64(m, 1.0)}, col{"by", i32(m, 10)})
-		}, want{typ: MsgResult, cols: map[string]string{"result": "[10]"}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"result": "[10]"}}},
 		{"handler error with default message", func(memory.Allocator) []byte {
-			return (&Envelope{Type: MsgCall, Name: "fail"}).Encode(nil)
-		}, want{typ: MsgError, err: "fail: requested failure"}},
+			return (&wire.Envelope{Type: wire.MsgCall, Name: "fail"}).Encode(nil)
+		}, want{typ: wire.MsgError, code: "handler", err: "fail: requested failure"}},
 		{"handler error with given message", func(m memory.Allocator) []byte {
 			return callMsg(t, "fail", col{"message", str(m, "boom")})
-		}, want{typ: MsgError, err: "fail: boom"}},
+		}, want{typ: wire.MsgError, code: "handler", err: "fail: boom"}},
 		{"scalar rejects NA", func(m memory.Allocator) []byte {
 			return callMsg(t, "fail", col{"message", str(m, nil)})
-		}, want{typ: MsgError, err: `fail: argument "message": NA is not allowed`}},
+		}, want{typ: wire.MsgError, code: "bad_arguments", err: `fail: argument "message": NA is not allowed`}},
 		{"panic becomes error", func(memory.Allocator) []byte {
-			return (&Envelope{Type: MsgCall, Name: "panic"}).Encode(nil)
-		}, want{typ: MsgError, err: "panic: panic: requested panic"}},
+			return (&wire.Envelope{Type: wire.MsgCall, Name: "panic"}).Encode(nil)
+		}, want{typ: wire.MsgError, code: "panic", err: "panic: panic: requested panic"}},
 		{"result returned with error is released", func(memory.Allocator) []byte {
-			return (&Envelope{Type: MsgCall, Name: "leaky"}).Encode(nil)
-		}, want{typ: MsgError, err: "leaky: half done"}},
+			return (&wire.Envelope{Type: wire.MsgCall, Name: "leaky"}).Encode(nil)
+		}, want{typ: wire.MsgError, code: "handler", err: "leaky: half done"}},
 		{"echo any types", func(m memory.Allocator) []byte {
 			return callMsg(t, "echo", col{"a", i32(m, 1, nil)}, col{"b", str(m, "x", "y")})
-		}, want{typ: MsgResult, cols: map[string]string{"a": "[1 (null)]", "b": `["x" "y"]`}}},
+		}, want{typ: wire.MsgResult, cols: map[string]string{"a": "[1 (null)]", "b": `["x" "y"]`}}},
 		{"truncated envelope", func(memory.Allocator) []byte {
 			return []byte{1, 0, 0}
-		}, want{typ: MsgError, err: "rgoipc: malformed message: 3 bytes is shorter than the 9-byte header"}},
+		}, want{typ: wire.MsgError, code: "malformed", err: "rgoipc: malformed message: 3 bytes is shorter than the 9-byte header"}},
 		{"name length beyond message", func(memory.Allocator) []byte {
 			return []byte{1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0}
-		}, want{typ: MsgError, err: "rgoipc: malformed message: name length 4294967295 exceeds the 4 bytes left"}},
+		}, want{typ: wire.MsgError, code: "malformed", err: "rgoipc: malformed message: name length 4294967295 exceeds the 4 bytes left"}},
 		{"garbage Arrow stream", func(memory.Allocator) []byte {
-			return (&Envelope{Type: MsgCall, Name: "add", Payload: []byte("not arrow at all")}).Encode(nil)
-		}, want{typ: MsgError}},
+			return (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: []byte("not arrow at all")}).Encode(nil)
+		}, want{typ: wire.MsgError, code: "malformed"}},
 		{"unknown message type", func(memory.Allocator) []byte {
-			return (&Envelope{Type: 9}).Encode(nil)
-		}, want{typ: MsgError, err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info)"}},
+			return (&wire.Envelope{Type: 9}).Encode(nil)
+		}, want{typ: wire.MsgError, code: "unknown_type", err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info)"}},
+		{"name with a NUL byte", func(m memory.Allocator) []byte {
+			return callMsg(t, "ad\x00d", col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "ad\x00d" holds a NUL byte`}},
+		{"name not UTF-8", func(m memory.Allocator) []byte {
+			return callMsg(t, "a\xffb", col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "a\xffb" is not valid UTF-8`}},
+		{"name too long", func(m memory.Allocator) []byte {
+			return callMsg(t, strings.Repeat("é", 129), col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "` + strings.Repeat(`\u00e9`, 16) + `"... is 258 bytes long, over the limit of 256`}},
+		{"empty name", func(m memory.Allocator) []byte {
+			return callMsg(t, "", col{"x", f64(m, 1.0)})
+		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "" is empty`}},
 		{"manifest", func(memory.Allocator) []byte {
-			return (&Envelope{Type: MsgManifest}).Encode(nil)
-		}, want{typ: MsgManifest}},
+			return (&wire.Envelope{Type: wire.MsgManifest}).Encode(nil)
+		}, want{typ: wire.MsgManifest}},
 		{"info", func(memory.Allocator) []byte {
-			return (&Envelope{Type: MsgInfo}).Encode(nil)
-		}, want{typ: MsgInfo}},
+			return (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)
+		}, want{typ: wire.MsgInfo}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,7 +121,7 @@ func TestHandleMessage(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			s := NewServer(testRegistry(t), WithAllocator(mem), WithLogger(nil))
 			req := tc.req(mem)
-			env, rec := readReply(t, s.HandleMessage(context.Background(), req, nil))
+			env, rec := readReply(t, s.handleMessage(context.Background(), req, nil))
 			if rec != nil {
 				defer rec.Release()
 			}
@@ -116,8 +131,19 @@ func TestHandleMessage(t *testing.T) {
 			if tc.want.err != "" && env.Error != tc.want.err {
 				t.Errorf("error\n got %q\nwant %q", env.Error, tc.want.err)
 			}
-			if env.Type == MsgError && env.Error == "" {
-				t.Errorf("error reply without a message")
+			if env.Type == wire.MsgError {
+				if env.Error == "" {
+					t.Errorf("error reply without a message")
+				}
+				if !utf8.ValidString(env.Error) || strings.IndexByte(env.Error, 0) >= 0 || !utf8.ValidString(env.Name) {
+					t.Errorf("error reply echoes raw bytes: name %q, error %q", env.Name, env.Error)
+				}
+				if code := wire.ErrorCode(env.Payload); code != tc.want.code {
+					t.Errorf("code %q (payload %q), want %q", code, env.Payload, tc.want.code)
+				}
+				if tc.want.code == "bad_name" && env.Name != "" {
+					t.Errorf("bad name echoed in the envelope name: %q", env.Name)
+				}
 			}
 			for name, vals := range tc.want.cols {
 				if got := colString(t, rec, name); got != vals {
@@ -130,17 +156,17 @@ func TestHandleMessage(t *testing.T) {
 
 func TestInfoAndManifestReplies(t *testing.T) {
 	s := NewServer(testRegistry(t), WithMaxMessageSize(1234), WithLogger(nil))
-	env, _ := readReply(t, s.HandleMessage(context.Background(), (&Envelope{Type: MsgInfo}).Encode(nil), nil))
-	var info Info
+	env, _ := readReply(t, s.handleMessage(context.Background(), (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil), nil))
+	var info wire.Info
 	if err := json.Unmarshal(env.Payload, &info); err != nil {
 		t.Fatal(err)
 	}
-	want := Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7}
+	want := wire.Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7}
 	if info != want {
 		t.Errorf("info = %+v, want %+v", info, want)
 	}
 
-	env, _ = readReply(t, s.HandleMessage(context.Background(), (&Envelope{Type: MsgManifest}).Encode(nil), nil))
+	env, _ = readReply(t, s.handleMessage(context.Background(), (&wire.Envelope{Type: wire.MsgManifest}).Encode(nil), nil))
 	var manifest map[string]struct {
 		Args []struct {
 			Name     string
@@ -244,9 +270,9 @@ func TestEchoEveryType(t *testing.T) {
 	s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
 	for _, fn := range []string{"typed", "any"} {
 		t.Run(fn, func(t *testing.T) {
-			req := (&Envelope{Type: MsgCall, Name: fn, Payload: payload}).Encode(nil)
-			env, rec := readReply(t, s.HandleMessage(context.Background(), req, nil))
-			if env.Type != MsgResult {
+			req := (&wire.Envelope{Type: wire.MsgCall, Name: fn, Payload: payload}).Encode(nil)
+			env, rec := readReply(t, s.handleMessage(context.Background(), req, nil))
+			if env.Type != wire.MsgResult {
 				t.Fatalf("reply %v: %s", env.Type, env.Error)
 			}
 			defer rec.Release()
@@ -294,7 +320,7 @@ func TestTypeMismatchMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
-			env, _ := readReply(t, s.HandleMessage(context.Background(), callMsg(t, "f", col{"a", tc.arr()}), nil))
+			env, _ := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", col{"a", tc.arr()}), nil))
 			if want := `f: argument "a": ` + tc.want; env.Error != want {
 				t.Errorf("got %q, want %q", env.Error, want)
 			}
@@ -309,11 +335,11 @@ func TestMalformedArrowNeverPanics(t *testing.T) {
 	s := NewServer(testRegistry(t), WithAllocator(mem), WithLogger(nil))
 	full := callMsg(t, "add", col{"x", f64(mem, 1.0, 2.0)}, col{"y", f64(mem, 3.0, 4.0)})
 	for n := 0; n < len(full); n++ {
-		env, rec := readReply(t, s.HandleMessage(context.Background(), full[:n], nil))
+		env, rec := readReply(t, s.handleMessage(context.Background(), full[:n], nil))
 		if rec != nil {
 			rec.Release()
 		}
-		if env.Type != MsgError && env.Type != MsgResult {
+		if env.Type != wire.MsgError && env.Type != wire.MsgResult {
 			t.Fatalf("prefix %d: reply type %v", n, env.Type)
 		}
 		if strings.Contains(env.Error, "internal error") {
@@ -352,8 +378,8 @@ func TestStreamShapes(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			req := (&Envelope{Type: MsgCall, Name: "add", Payload: buf.Bytes()}).Encode(nil)
-			env, rec := readReply(t, s.HandleMessage(context.Background(), req, nil))
+			req := (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: buf.Bytes()}).Encode(nil)
+			env, rec := readReply(t, s.handleMessage(context.Background(), req, nil))
 			if rec == nil {
 				t.Fatal(env.Error)
 			}

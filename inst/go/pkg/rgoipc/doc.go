@@ -27,24 +27,21 @@
 //	}
 //
 // Registry.Func derives the signature from Go types; Registry.HandleFunc
-// takes an explicit Signature and works on Arrow arrays directly (typed
-// getters on Args, ResultBuilder for the result) when a function needs
-// types Func does not cover or wants to avoid any copy.
+// takes an explicit Signature and works on Arrow arrays directly
+// (Args.Column gives each argument as an arrow-go array of its declared
+// type, ResultBuilder builds the result) when a function needs types Func
+// does not cover or wants to avoid any copy.
 //
 // # Wire format
 //
-// Every message is an Envelope:
-//
-//	[type:1][name_len:uint32 BE][name][error_len:uint32 BE][error][payload]
-//
-// with types MsgManifest (0), MsgCall (1), MsgResult (2), MsgError (3) and
-// MsgInfo (4). A call's payload is one Arrow IPC stream whose columns are
-// the arguments; a result's payload is a complete Arrow IPC stream, ending
-// with the end-of-stream marker. Manifest and info replies carry JSON.
-// DecodeEnvelope never trusts a length it has not checked against the
-// message; the Arrow payload is decoded by a reader that also checks every
-// length and buffer before use, aliasing the request bytes instead of
-// copying them.
+// Messages are specified in inst/WIRE.md (in the installed R package,
+// system.file("WIRE.md", package = "mangoro")): an envelope holding a
+// message type, a function name, an error message and a payload, which is
+// an Arrow IPC stream for calls and results and JSON otherwise. The server
+// decodes defensively: no length is trusted before it is checked against
+// the message, and the Arrow payload is read by a verifying reader that
+// aliases the request bytes instead of copying them. Tests talk to a
+// server with package rgoipctest.
 //
 // # Validation
 //
@@ -64,11 +61,19 @@
 //
 // # Errors
 //
-// Go API errors start with "rgoipc: " and wrap a sentinel (ErrMalformed,
-// ErrDuplicate, ErrInvalidSignature, ErrServerClosed, ...). Error replies to
-// clients start with the function name. A handler that returns an error or
-// panics produces an error reply ("<fn>: panic: <value>"); the server keeps
-// serving. So do malformed envelopes and Arrow streams.
+// Go API errors start with "rgoipc: " and wrap a sentinel (ErrDuplicate,
+// ErrInvalidSignature, ErrServerClosed). Error replies to clients start
+// with the function name and carry a code R classifies them by
+// ("bad_arguments", "unknown_function", "panic", ...; WIRE.md lists them).
+// A handler that returns an error gets code "handler", or its own with
+// Coded; one that panics gets "<fn>: panic: <value>" and code "panic". The
+// server keeps serving, as it does after malformed messages.
+//
+// A registration that fails (an unsupported Go type, a duplicate name) is
+// an error from Func or Handle and is also remembered by the Registry: the
+// server refuses to listen, and Main exits with the errors on standard
+// error, so R's mangoro_server_start() reports them even when the program
+// ignored them.
 //
 // # Memory
 //
@@ -85,8 +90,9 @@
 // The server runs WithWorkers(n) workers, each receiving and replying on
 // its own mangos context, so concurrent replies never reach the wrong
 // caller. Shutdown stops receiving, lets calls in flight finish, closes the
-// socket and removes the ipc:// socket file. Main also handles SIGINT and
-// SIGTERM, writes the ready line for MANGORO_READY=stdout, exits when
-// standard input closes for MANGORO_PARENT=stdin (so a server never
-// outlives its R session), and honours MANGORO_MAX_MESSAGE_SIZE.
+// socket and removes the ipc:// socket file. Main serves under RunProcess,
+// the process contract R relies on: the ready line, exit when R's end of
+// standard input closes, SIGINT and SIGTERM. Main's documentation lists
+// the environment variables it reads and what each transport
+// authenticates.
 package rgoipc

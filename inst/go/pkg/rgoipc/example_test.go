@@ -1,45 +1,27 @@
 package rgoipc_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"mangoro/pkg/rgoipc"
+	"mangoro/pkg/rgoipc/rgoipctest"
 )
 
-// call sends one call through srv.HandleMessage, the function every server
-// worker runs, and prints the reply.
-func call(srv *rgoipc.Server, fn string, rec arrow.RecordBatch) {
-	var payload bytes.Buffer
-	w := ipc.NewWriter(&payload, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		log.Fatal(err)
-	}
-	w.Close()
-	req := (&rgoipc.Envelope{Type: rgoipc.MsgCall, Name: fn, Payload: payload.Bytes()}).Encode(nil)
-
-	env, err := rgoipc.DecodeEnvelope(srv.HandleMessage(context.Background(), req, nil))
+// call calls fn on srv the way R does and prints the result or the error.
+func call(srv *rgoipctest.Server, fn string, rec arrow.RecordBatch) {
+	out, err := srv.Call(fn, rec)
 	if err != nil {
-		log.Fatal(err)
-	}
-	if env.Type == rgoipc.MsgError {
-		fmt.Println("error:", env.Error)
+		fmt.Println("error:", err)
 		return
 	}
-	r, err := ipc.NewReader(bytes.NewReader(env.Payload))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer r.Release()
-	for r.Next() {
-		fmt.Println(r.RecordBatch().ColumnName(0), r.RecordBatch().Column(0))
-	}
+	defer out.Release()
+	fmt.Println(out.ColumnName(0), out.Column(0))
 }
 
 func twoColumns(x, y arrow.Array) arrow.RecordBatch {
@@ -62,7 +44,8 @@ func ExampleRegistry_Func() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := rgoipc.NewServer(reg)
+	srv := rgoipctest.NewServer(reg)
+	defer srv.Close()
 
 	mem := memory.DefaultAllocator
 	xb := array.NewInt32Builder(mem)
@@ -78,12 +61,12 @@ func ExampleRegistry_Func() {
 	call(srv, "mul", twoColumns(y, y))
 	// Output:
 	// result [1.5 (null) 5]
-	// error: add: argument "y": expected float64, got string
-	// error: unknown function "mul"; available: add
+	// error: add: argument "y": expected float64, got string [bad_arguments]
+	// error: unknown function "mul"; available: add [unknown_function]
 }
 
-// A low-level handler reads typed Arrow arrays and builds its result with
-// a ResultBuilder.
+// A low-level handler reads the argument columns as arrow-go arrays and
+// builds its result with a ResultBuilder.
 func ExampleRegistry_HandleFunc() {
 	reg := rgoipc.NewRegistry()
 	sig := rgoipc.Signature{
@@ -91,13 +74,13 @@ func ExampleRegistry_HandleFunc() {
 		Returns: rgoipc.String(),
 	}
 	err := reg.HandleFunc("repeat", sig, func(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
-		x, valid := args.StringValues("x")
-		n := args.Int32("y")
-		out := make([]string, len(x))
-		for i := range x {
-			for k := int32(0); k < n.Value(i); k++ {
-				out[i] += x[i]
-			}
+		x := args.Column("x").(*array.String)
+		n := args.Column("y").(*array.Int32)
+		out := make([]string, x.Len())
+		valid := make([]bool, x.Len())
+		for i := range out {
+			out[i] = strings.Repeat(x.Value(i), int(n.Value(i)))
+			valid[i] = x.IsValid(i)
 		}
 		return rgoipc.NewResult(args.Mem()).String("result", out, valid).Record()
 	})
@@ -109,20 +92,30 @@ func ExampleRegistry_HandleFunc() {
 	sb.AppendValues([]string{"ab", ""}, []bool{true, false})
 	nb := array.NewInt32Builder(mem)
 	nb.AppendValues([]int32{3, 2}, nil)
-	call(rgoipc.NewServer(reg), "repeat", twoColumns(sb.NewArray(), nb.NewArray()))
+	srv := rgoipctest.NewServer(reg)
+	defer srv.Close()
+	call(srv, "repeat", twoColumns(sb.NewArray(), nb.NewArray()))
 	// Output:
 	// result ["ababab" (null)]
 }
 
-func ExampleDecodeEnvelope() {
-	msg := (&rgoipc.Envelope{Type: rgoipc.MsgError, Name: "add", Error: "add: boom"}).Encode(nil)
-	fmt.Printf("% x\n", msg)
-	env, err := rgoipc.DecodeEnvelope(msg)
-	fmt.Println(env.Type, env.Name, env.Error, err)
-	_, err = rgoipc.DecodeEnvelope(msg[:10])
-	fmt.Println(err)
+// A handler gives its error a code of its own with Coded; R's condition
+// carries it in its field "code".
+func ExampleCoded() {
+	reg := rgoipc.NewRegistry()
+	err := reg.Func("lookup", func(id string) (string, error) {
+		return "", rgoipc.Coded("not_found", fmt.Errorf("no user %q", id))
+	}, rgoipc.ArgNames("id"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := rgoipctest.NewServer(reg)
+	defer srv.Close()
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	sb.Append("ann")
+	id := sb.NewArray()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "id", Type: id.DataType()}}, nil), []arrow.Array{id}, 1)
+	call(srv, "lookup", rec)
 	// Output:
-	// 03 00 00 00 03 61 64 64 00 00 00 09 61 64 64 3a 20 62 6f 6f 6d
-	// error add add: boom <nil>
-	// rgoipc: malformed message: truncated error length
+	// error: lookup: no user "ann" [not_found]
 }

@@ -43,17 +43,17 @@ import (
 func (r *Registry) Func(name string, fn any, opts ...FuncOption) error {
 	h, sig, err := reflectFunc(fn)
 	if err != nil {
-		return fmt.Errorf("rgoipc: register %q: %w", name, err)
+		return r.remember(fmt.Errorf("rgoipc: register %q: %w", name, err))
 	}
 	for _, o := range opts {
 		if err := o(&sig); err != nil {
-			return fmt.Errorf("rgoipc: register %q: %w", name, err)
+			return r.remember(fmt.Errorf("rgoipc: register %q: %w", name, err))
 		}
 	}
 	for i, a := range sig.Args {
 		if a.Name == "" {
-			return fmt.Errorf("rgoipc: register %q: %w: parameter %d has no name; use ArgNames with %d names",
-				name, ErrInvalidSignature, i+1, len(sig.Args))
+			return r.remember(fmt.Errorf("rgoipc: register %q: %w: parameter %d has no name; use ArgNames with %d names",
+				name, ErrInvalidSignature, i+1, len(sig.Args)))
 		}
 	}
 	return r.Handle(name, sig, h)

@@ -18,18 +18,18 @@ func TestFuncSignatures(t *testing.T) {
 		fn         any
 		opts       []FuncOption
 		args       string // "x:float64 y:int32"
-		variadic   Kind
-		returns    Kind
+		variadic   string
+		returns    string
 		vectorized bool
 	}{
 		{"plain slices", func(x []float64, y []int32) []float64 { return nil }, []FuncOption{ArgNames("x", "y")},
-			"x:float64 y:int32", "", KindFloat64, true},
+			"x:float64 y:int32", "", kindFloat64, true},
 		{"pointers and context", func(ctx context.Context, s []*string) ([]*bool, error) { return nil, nil },
-			[]FuncOption{ArgNames("s")}, "s:string", "", KindBool, true},
+			[]FuncOption{ArgNames("s")}, "s:string", "", kindBool, true},
 		{"scalars", func(n int, b bool, s string, i int64) int { return 0 }, []FuncOption{ArgNames("n", "b", "s", "i")},
-			"n:int32 b:bool s:string i:int64", "", KindInt32, false},
-		{"variadic", func(cols ...[]float64) float64 { return 0 }, nil, "", KindFloat64, KindFloat64, true},
-		{"binary", func(b [][]byte) [][]byte { return b }, []FuncOption{ArgNames("b")}, "b:binary", "", KindBinary, true},
+			"n:int32 b:bool s:string i:int64", "", kindInt32, false},
+		{"variadic", func(cols ...[]float64) float64 { return 0 }, nil, "", kindFloat64, kindFloat64, true},
+		{"binary", func(b [][]byte) [][]byte { return b }, []FuncOption{ArgNames("b")}, "b:binary", "", kindBinary, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +37,7 @@ func TestFuncSignatures(t *testing.T) {
 			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
 				t.Fatal(err)
 			}
-			sig, _ := reg.Signature("f")
+			sig, _ := reg.signature("f")
 			var got []string
 			for _, a := range sig.Args {
 				got = append(got, a.Name+":"+string(a.Type.Kind))
@@ -202,7 +202,7 @@ func TestFuncCalls(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
-			env, rec := readReply(t, s.HandleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
+			env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
 			if rec == nil {
 				if env.Error != tc.want {
 					t.Fatalf("error %q, want %q", env.Error, tc.want)
@@ -257,7 +257,7 @@ func TestNestedCast(t *testing.T) {
 
 	stIn := record(col{"a", str(mem, "p", "q")}, col{"b", i32(mem, 1, nil)})
 	stArr := recordToStruct(stIn)
-	env, rec := readReply(t, s.HandleMessage(context.Background(), callMsg(t, "st", col{"x", stArr}), nil))
+	env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "st", col{"x", stArr}), nil))
 	if rec == nil {
 		t.Fatalf("st: %s", env.Error)
 	}
@@ -275,7 +275,7 @@ func TestNestedCast(t *testing.T) {
 	lb.AppendNull()
 	lsArr := lb.NewArray()
 	lb.Release()
-	env, rec = readReply(t, s.HandleMessage(context.Background(), callMsg(t, "ls", col{"x", lsArr}), nil))
+	env, rec = readReply(t, s.handleMessage(context.Background(), callMsg(t, "ls", col{"x", lsArr}), nil))
 	if rec == nil {
 		t.Fatalf("ls: %s", env.Error)
 	}

@@ -2,8 +2,10 @@ package rgoipc
 
 import (
 	"context"
+	"mangoro/internal/wire"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -15,12 +17,12 @@ import (
 // happens.
 func FuzzHandleMessage(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
-	f.Add((&Envelope{Type: MsgCall, Name: "echo", Payload: []byte{0xFF, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0}}).Encode(nil))
+	f.Add((&wire.Envelope{Type: wire.MsgCall, Name: "echo", Payload: []byte{0xFF, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0}}).Encode(nil))
 	s := NewServer(testRegistry(f), WithLogger(nil))
 	f.Fuzz(func(t *testing.T, req []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		s.mem = mem
-		reply := s.HandleMessage(context.Background(), req, nil)
+		reply := s.handleMessage(context.Background(), req, nil)
 		env, rec := readReply(t, reply)
 		if rec != nil {
 			rec.Release()
@@ -28,8 +30,16 @@ func FuzzHandleMessage(f *testing.F) {
 		if strings.Contains(env.Error, "internal error") {
 			t.Fatalf("panic escaped to HandleMessage: %s", env.Error)
 		}
-		if env.Type > MsgInfo {
+		if env.Type > wire.MsgInfo {
 			t.Fatalf("reply type %d", env.Type)
+		}
+		if env.Type == wire.MsgError {
+			if code := wire.ErrorCode(env.Payload); code == wire.CodeOther || !wire.ValidCode(code) {
+				t.Fatalf("error reply without a valid code: %q", env.Payload)
+			}
+			if !utf8.ValidString(env.Error) || (env.Name != "" && wire.CheckName(env.Name) != "") {
+				t.Fatalf("error reply a client cannot read: name %q, error %q", env.Name, env.Error)
+			}
 		}
 		mem.AssertSize(t, 0)
 	})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"mangoro/internal/wire"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,6 +23,7 @@ type golden struct {
 	Type        int    `json:"type"`
 	Name        string `json:"name"`
 	Error       string `json:"error"`
+	Code        string `json:"code,omitempty"` // error replies: the payload's code
 	PayloadLen  int    `json:"payload_bytes"`
 	Description string `json:"description"`
 	bytes       []byte
@@ -32,10 +34,10 @@ type golden struct {
 func goldenMessages(t *testing.T) []golden {
 	mem := memory.DefaultAllocator
 	s := NewServer(testRegistry(t), WithLogger(nil))
-	reply := func(req []byte) []byte { return s.HandleMessage(context.Background(), req, nil) }
+	reply := func(req []byte) []byte { return s.handleMessage(context.Background(), req, nil) }
 
-	manifestReq := (&Envelope{Type: MsgManifest}).Encode(nil)
-	infoReq := (&Envelope{Type: MsgInfo}).Encode(nil)
+	manifestReq := (&wire.Envelope{Type: wire.MsgManifest}).Encode(nil)
+	infoReq := (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)
 	callAdd := callMsg(t, "add", col{"x", f64(mem, 1.5, nil)}, col{"y", f64(mem, 0.5, 1.0)})
 	callBad := callMsg(t, "add", col{"x", f64(mem, 1.5)}, col{"y", str(mem, "a")})
 	msgs := []golden{
@@ -50,14 +52,17 @@ func goldenMessages(t *testing.T) []golden {
 		{File: "call_add_bad_type.bin", bytes: callBad,
 			Description: "Call add(x = 1.5, y = \"a\"): y is a string column, which add rejects."},
 		{File: "error_reply.bin", bytes: reply(callBad),
-			Description: "Server reply to call_add_bad_type.bin: type 3, name \"add\", error \"add: argument \\\"y\\\": expected float64, got string\", no payload."},
+			Description: "Server reply to call_add_bad_type.bin: type 3, name \"add\", error \"add: argument \\\"y\\\": expected float64, got string\", payload the JSON {\"code\":\"bad_arguments\"}."},
 	}
 	for i := range msgs {
-		env, err := DecodeEnvelope(msgs[i].bytes)
+		env, err := wire.Decode(msgs[i].bytes)
 		if err != nil {
 			t.Fatalf("%s: %v", msgs[i].File, err)
 		}
 		msgs[i].Type, msgs[i].Name, msgs[i].Error, msgs[i].PayloadLen = int(env.Type), env.Name, env.Error, len(env.Payload)
+		if env.Type == wire.MsgError {
+			msgs[i].Code = wire.ErrorCode(env.Payload)
+		}
 	}
 	return msgs
 }
@@ -98,7 +103,7 @@ func TestGolden(t *testing.T) {
 	for _, m := range msgs {
 		byName[m.File] = m
 	}
-	if e := byName["error_reply.bin"]; e.Type != 3 || e.Error != `add: argument "y": expected float64, got string` {
+	if e := byName["error_reply.bin"]; e.Type != 3 || e.Error != `add: argument "y": expected float64, got string` || e.Code != "bad_arguments" {
 		t.Errorf("error_reply.bin = %+v", e)
 	}
 	env, rec := readReply(t, byName["result_add.bin"].bytes)
@@ -116,8 +121,10 @@ func writeSeedCorpora(t *testing.T, msgs []golden) {
 		seeds[m.File] = m.bytes
 		seeds["truncated_"+m.File] = m.bytes[:len(m.bytes)*2/3]
 	}
-	for _, target := range []string{"FuzzDecodeEnvelope", "FuzzHandleMessage"} {
-		dir := filepath.Join("testdata", "fuzz", target)
+	for _, dir := range []string{
+		filepath.Join("..", "..", "internal", "wire", "testdata", "fuzz", "FuzzDecode"),
+		filepath.Join("testdata", "fuzz", "FuzzHandleMessage"),
+	} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

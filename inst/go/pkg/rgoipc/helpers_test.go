@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mangoro/internal/wire"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -97,18 +98,18 @@ func callMsg(t testing.TB, fn string, cols ...col) []byte {
 	if len(cols) > 0 {
 		payload = stream(t, record(cols...))
 	}
-	return (&Envelope{Type: MsgCall, Name: fn, Payload: payload}).Encode(nil)
+	return (&wire.Envelope{Type: wire.MsgCall, Name: fn, Payload: payload}).Encode(nil)
 }
 
 // readReply decodes a reply; for a result it checks the stream is complete
 // and returns its record (caller releases).
-func readReply(t testing.TB, b []byte) (Envelope, arrow.RecordBatch) {
+func readReply(t testing.TB, b []byte) (wire.Envelope, arrow.RecordBatch) {
 	t.Helper()
-	env, err := DecodeEnvelope(b)
+	env, err := wire.Decode(b)
 	if err != nil {
 		t.Fatalf("reply does not decode: %v", err)
 	}
-	if env.Type != MsgResult {
+	if env.Type != wire.MsgResult {
 		return env, nil
 	}
 	if !bytes.HasSuffix(env.Payload, eos) {
@@ -170,11 +171,12 @@ func testRegistry(t testing.TB) *Registry {
 			Args:    []Arg{{Name: "x", Type: Float64()}, {Name: "by", Type: Float64(), Optional: true, Default: 2.0}},
 			Returns: Float64(),
 		}, func(_ context.Context, a *Args) (arrow.RecordBatch, error) {
-			x, valid := a.Float64Values("x")
-			by := a.Float64("by").Value(0)
-			out := make([]float64, len(x))
-			for i := range x {
-				out[i] = x[i] * by
+			x := a.Column("x").(*array.Float64)
+			by := a.Column("by").(*array.Float64).Value(0)
+			out := make([]float64, x.Len())
+			valid := make([]bool, x.Len())
+			for i, v := range x.Float64Values() {
+				out[i], valid[i] = v*by, x.IsValid(i)
 			}
 			return NewResult(a.Mem()).Float64("result", out, valid).Record()
 		}),

@@ -3,12 +3,15 @@ package rgoipc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"mangoro/internal/wire"
 )
 
 // Handler serves calls of one function, like http.Handler serves requests.
@@ -35,11 +38,17 @@ func (f HandlerFunc) ServeArrow(ctx context.Context, args *Args) (arrow.RecordBa
 // Registry maps function names to handlers and signatures, like
 // http.ServeMux maps paths. It is safe for concurrent use; functions may be
 // registered while serving.
+//
+// A registration that fails returns its error and is also remembered: a
+// Server refuses to listen while any is remembered (so Main exits with
+// them), because a program that ignored the error would otherwise serve
+// without the function and nobody would know why.
 type Registry struct {
 	mu       sync.RWMutex
 	funcs    map[string]*entry
-	manifest []byte // cached, reset by every registration
-	names    string // "a, b, c" for unknown-function errors
+	manifest []byte  // cached, reset by every registration
+	names    string  // "a, b, c" for unknown-function errors
+	failed   []error // registration errors, reported by err
 }
 
 type entry struct {
@@ -57,6 +66,27 @@ func NewRegistry() *Registry {
 // Registering a name twice returns an error wrapping ErrDuplicate; an
 // invalid signature returns one wrapping ErrInvalidSignature.
 func (r *Registry) Handle(name string, sig Signature, h Handler, opts ...FuncOption) error {
+	return r.remember(r.handle(name, sig, h, opts))
+}
+
+// remember keeps a registration error for err and returns it.
+func (r *Registry) remember(err error) error {
+	if err != nil {
+		r.mu.Lock()
+		r.failed = append(r.failed, err)
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// err returns every registration error so far, joined, or nil.
+func (r *Registry) err() error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return errors.Join(r.failed...)
+}
+
+func (r *Registry) handle(name string, sig Signature, h Handler, opts []FuncOption) error {
 	if h == nil {
 		return fmt.Errorf("%w: %q: nil handler", ErrInvalidSignature, name)
 	}
@@ -72,8 +102,8 @@ func (r *Registry) Handle(name string, sig Signature, h Handler, opts ...FuncOpt
 			return fmt.Errorf("rgoipc: register %q: %w", name, err)
 		}
 	}
-	if name == "" {
-		return fmt.Errorf("%w: empty function name", ErrInvalidSignature)
+	if why := wire.CheckName(name); why != "" {
+		return fmt.Errorf("%w: function name %s %s", ErrInvalidSignature, wire.QuoteName(name), why)
 	}
 	if err := sig.validate(); err != nil {
 		return fmt.Errorf("rgoipc: register %q: %w", name, err)
@@ -92,16 +122,9 @@ func (r *Registry) Handle(name string, sig Signature, h Handler, opts ...FuncOpt
 // HandleFunc registers f like Handle(name, sig, HandlerFunc(f), opts...).
 func (r *Registry) HandleFunc(name string, sig Signature, f func(ctx context.Context, args *Args) (arrow.RecordBatch, error), opts ...FuncOption) error {
 	if f == nil {
-		return fmt.Errorf("%w: %q: nil handler", ErrInvalidSignature, name)
+		return r.remember(fmt.Errorf("%w: %q: nil handler", ErrInvalidSignature, name))
 	}
 	return r.Handle(name, sig, HandlerFunc(f), opts...)
-}
-
-// Names returns the registered function names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.sortedNames()
 }
 
 func (r *Registry) sortedNames() []string {
@@ -113,15 +136,15 @@ func (r *Registry) sortedNames() []string {
 	return names
 }
 
-// Len returns the number of registered functions.
-func (r *Registry) Len() int {
+// len returns the number of registered functions.
+func (r *Registry) len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.funcs)
 }
 
-// Signature returns the signature registered under name.
-func (r *Registry) Signature(name string) (Signature, bool) {
+// signature returns the signature registered under name.
+func (r *Registry) signature(name string) (Signature, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	e, ok := r.funcs[name]
@@ -131,10 +154,10 @@ func (r *Registry) Signature(name string) (Signature, bool) {
 	return e.sig, true
 }
 
-// Manifest returns the manifest JSON: an object mapping each function name
-// to its signature (see Signature). Keys are sorted, so the bytes are
-// stable. The result is cached; callers must not modify it.
-func (r *Registry) Manifest() ([]byte, error) {
+// manifestJSON returns the manifest JSON (WIRE.md, "Manifest"): an object
+// mapping each function name to its signature. Keys are sorted, so the
+// bytes are stable. The result is cached; callers must not modify it.
+func (r *Registry) manifestJSON() ([]byte, error) {
 	r.mu.RLock()
 	m := r.manifest
 	r.mu.RUnlock()
@@ -166,28 +189,28 @@ func (r *Registry) lookup(name string) (*entry, error) {
 	r.mu.RUnlock()
 	if !ok {
 		return nil, &callError{
-			msg: fmt.Sprintf("unknown function %q; available: %s", name, names),
-			err: ErrUnknownFunction,
+			msg:  fmt.Sprintf("unknown function %q; available: %s", name, names),
+			code: wire.CodeUnknownFunction,
 		}
 	}
 	return e, nil
 }
 
-// callError is an error whose message goes to the client verbatim. The
-// protocol wants messages that start with the function name rather than
-// "rgoipc:", so these are the one place that prefix is not used.
+// callError is an error whose message goes to the client verbatim, with
+// its error code (WIRE.md, "Error replies"). The protocol wants messages
+// that start with the function name rather than "rgoipc:", so these are
+// the one place that prefix is not used.
 type callError struct {
-	msg string
-	err error
+	msg  string
+	code string
 }
 
 func (e *callError) Error() string { return e.msg }
-func (e *callError) Unwrap() error { return e.err }
 
 // argError reports an argument problem as "<fn>: argument "<arg>": <detail>".
 func argError(fn, arg, format string, a ...any) error {
 	return &callError{
-		msg: fmt.Sprintf("%s: argument %q: %s", fn, arg, fmt.Sprintf(format, a...)),
-		err: ErrArgument,
+		msg:  fmt.Sprintf("%s: argument %q: %s", fn, arg, fmt.Sprintf(format, a...)),
+		code: wire.CodeBadArguments,
 	}
 }

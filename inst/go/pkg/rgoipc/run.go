@@ -2,6 +2,7 @@ package rgoipc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,41 +11,101 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+
+	"mangoro/internal/tlsenv"
 )
 
-// Environment variables read by Main.
-const (
-	// EnvReady = "stdout" makes Main print "mangoro-ready <url>\n" once
-	// listening and then send os.Stdout to standard error.
-	EnvReady = "MANGORO_READY"
-	// EnvParent = "stdin" makes Main shut down when standard input reaches
-	// EOF, i.e. when the parent R process is gone (even after kill -9).
-	EnvParent = "MANGORO_PARENT"
-	// EnvMaxMessageSize overrides the largest accepted request, in bytes.
-	EnvMaxMessageSize = "MANGORO_MAX_MESSAGE_SIZE"
-)
+// Main is the whole main function of a server program:
+//
+//	func main() {
+//		reg := rgoipc.NewRegistry()
+//		// reg.Func(...), reg.HandleFunc(...)
+//		rgoipc.Main(reg)
+//	}
+//
+// It takes the URL from os.Args[1] and serves reg there under RunProcess,
+// logging to standard error with the prefix "[<program>] ". Environment:
+//
+//   - MANGORO_MAX_MESSAGE_SIZE: the largest request envelope accepted, in
+//     bytes (WithMaxMessageSize).
+//   - MANGORO_TLS_CERT and MANGORO_TLS_KEY: PEM text of a certificate
+//     (chain) and its key, for a tls+tcp:// or wss:// URL; MANGORO_TLS_CA
+//     also makes the server verify the client certificates it is shown
+//     (WithTLS).
+//   - MANGORO_READY and MANGORO_PARENT: see RunProcess.
+//
+// Transports and who they let in: ipc:// (the default R uses) is a socket
+// file, reachable by whoever may open it (mangoro puts it in a 0700
+// directory); tcp:// and ws:// have no authentication at all, so any user
+// of any machine that can reach the port can call every function (Main
+// logs a warning); tls+tcp:// and wss:// encrypt, and with MANGORO_TLS_CA
+// can require clients to prove who they are.
+//
+// Main exits 0 after a clean shutdown; 1 if it cannot serve (a function
+// failed to register, a bad URL, the address is in use, bad TLS material),
+// with the reason on standard error; 2 on a usage error. opts come after
+// the defaults.
+func Main(reg *Registry, opts ...Option) {
+	prog := filepath.Base(os.Args[0])
+	logger := log.New(os.Stderr, "["+prog+"] ", log.LstdFlags)
+	if len(os.Args) != 2 || strings.HasPrefix(os.Args[1], "-") {
+		logger.Printf("usage: %s <url>, e.g. %s ipc:///tmp/%s.sock or tcp://127.0.0.1:5555", prog, prog, prog)
+		os.Exit(2)
+	}
+	url := os.Args[1]
+	all := []Option{WithLogger(logger)}
+	if v := os.Getenv(envMaxMessageSize); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 || n > defaultMaxMessageSize {
+			logger.Printf("rgoipc: %s=%q: want a byte count between 1 and %d", envMaxMessageSize, v, defaultMaxMessageSize)
+			os.Exit(2)
+		}
+		all = append(all, WithMaxMessageSize(n))
+	}
+	if !(tlsenv.TLSFiles{}).Empty(os.Getenv) {
+		cfg, err := tlsenv.TLSFiles{}.Config(true, "", os.Getenv)
+		if err != nil {
+			logger.Printf("rgoipc: %v", err)
+			os.Exit(1)
+		}
+		all = append(all, WithTLS(cfg))
+	}
+	all = append(all, opts...)
+	err := RunProcess(url, func(ctx context.Context, ready func(addr string)) error {
+		return serve(ctx, url, reg, ready, all...)
+	})
+	if err != nil {
+		logger.Print(err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
 
-// Run listens on url and serves reg until ctx ends, then shuts down
-// gracefully (waiting up to the grace period for calls in flight) and
-// removes the ipc socket file. It returns nil after a clean shutdown and an
-// error if listening fails.
-func Run(ctx context.Context, url string, reg *Registry, opts ...Option) error {
+// envMaxMessageSize overrides the largest accepted request (Main).
+const envMaxMessageSize = "MANGORO_MAX_MESSAGE_SIZE"
+
+// serve listens on url and serves reg until ctx ends, then shuts down
+// gracefully (waiting up to the grace period for calls in flight).
+func serve(ctx context.Context, url string, reg *Registry, ready func(string), opts ...Option) error {
 	s := NewServer(reg, opts...)
 	addr, err := s.Listen(url)
 	if err != nil {
 		_ = s.Close()
 		return err
 	}
-	s.logf("listening on %s (%d functions, %d workers)", addr, reg.Len(), s.workers)
+	if n := reg.len(); n == 0 {
+		s.logf("listening on %s with no functions registered: the manifest is empty", addr)
+	} else {
+		s.logf("listening on %s (%d functions, %d workers)", addr, n, s.workers)
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve() }()
-	if s.onReady != nil {
-		if strings.HasSuffix(url, ":0") {
-			url = addr // tell the client the port it must use
-		}
-		s.onReady(url)
+	if strings.HasSuffix(url, ":0") || strings.Contains(url, ":0/") {
+		url = addr // tell the client the port it must use
 	}
+	ready(url)
 	select {
 	case <-ctx.Done():
 		s.logf("shutting down: %v", context.Cause(ctx))
@@ -61,61 +122,66 @@ func Run(ctx context.Context, url string, reg *Registry, opts ...Option) error {
 	}
 }
 
-// Main is the whole main function of a server program:
+// RunProcess runs a program that mangoro starts from R, under the process
+// contract R relies on, and returns what run returns. Main uses it; so does
+// any program that owns its socket:
 //
-//	func main() {
-//		reg := rgoipc.NewRegistry()
-//		// reg.Func(...), reg.HandleFunc(...)
-//		rgoipc.Main(reg)
-//	}
+//	err := rgoipc.RunProcess(url, func(ctx context.Context, ready func(addr string)) error {
+//		// listen on url, then:
+//		ready(url)
+//		<-ctx.Done() // serve until told to stop
+//		return nil
+//	})
 //
-// It takes the URL from os.Args[1], logs to standard error with the prefix
-// "[<program>] ", applies the MANGORO_* environment variables (EnvReady,
-// EnvParent, EnvMaxMessageSize), shuts down gracefully on SIGINT or SIGTERM,
-// and exits: 0 after a clean shutdown, 1 if it cannot listen (bad URL,
-// address in use), 2 on a usage error. opts come after the defaults.
-func Main(reg *Registry, opts ...Option) {
-	prog := filepath.Base(os.Args[0])
-	logger := log.New(os.Stderr, "["+prog+"] ", log.LstdFlags)
-	if len(os.Args) != 2 || strings.HasPrefix(os.Args[1], "-") {
-		logger.Printf("usage: %s <url>, e.g. %s ipc:///tmp/%s.sock or tcp://127.0.0.1:5555", prog, prog, prog)
-		os.Exit(2)
-	}
-	url := os.Args[1]
-	all := []Option{WithLogger(logger)}
-	if v := os.Getenv(EnvMaxMessageSize); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 || n > DefaultMaxMessageSize {
-			logger.Printf("rgoipc: %s=%q: want a byte count between 1 and %d", EnvMaxMessageSize, v, DefaultMaxMessageSize)
-			os.Exit(2)
-		}
-		all = append(all, WithMaxMessageSize(n))
-	}
-	if os.Getenv(EnvReady) == "stdout" {
-		all = append(all, WithReady(func(addr string) {
-			fmt.Fprintf(os.Stdout, "mangoro-ready %s\n", addr)
-			// R reads stdout only for this line; later prints go to the log.
-			os.Stdout = os.Stderr
-		}))
-	}
-	all = append(all, opts...)
-
+// run listens (or dials), calls ready with the address it serves once
+// clients can connect, and returns when ctx ends. The contract:
+//
+//   - MANGORO_READY=stdout: ready prints the line "mangoro-ready <addr>" on
+//     standard output, the one line R waits for, and then points os.Stdout
+//     at standard error so later prints reach the log, not R's reader.
+//     Later calls of ready do nothing.
+//   - MANGORO_PARENT=stdin: ctx ends when standard input reaches end of
+//     file, which happens when the R process is gone, even after kill -9,
+//     so a program never outlives its session.
+//   - SIGINT and SIGTERM end ctx.
+//   - When run returns and listen is an ipc:// URL, its socket file is
+//     removed (pass "" when the program dials).
+//
+// context.Cause(ctx) says why ctx ended.
+func RunProcess(listen string, run func(ctx context.Context, ready func(addr string)) error) error {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	go func() {
-		sig := <-sigs
-		cancel(fmt.Errorf("received %v", sig))
+		select {
+		case sig := <-sigs:
+			cancel(fmt.Errorf("received %v", sig))
+		case <-ctx.Done():
+		}
 	}()
-	if os.Getenv(EnvParent) == "stdin" {
+	if os.Getenv("MANGORO_PARENT") == "stdin" {
 		go func() {
 			_, _ = io.Copy(io.Discard, os.Stdin)
-			cancel(fmt.Errorf("standard input closed (parent process gone)"))
+			cancel(errors.New("standard input closed: parent gone"))
 		}()
 	}
-	if err := Run(ctx, url, reg, all...); err != nil {
-		logger.Print(err)
-		os.Exit(1)
+	var once sync.Once
+	ready := func(addr string) {
+		once.Do(func() {
+			if os.Getenv("MANGORO_READY") == "stdout" {
+				fmt.Fprintf(os.Stdout, "mangoro-ready %s\n", addr)
+				os.Stdout = os.Stderr
+			}
+		})
 	}
-	os.Exit(0)
+	err := run(ctx, ready)
+	if p, ok := strings.CutPrefix(listen, "ipc://"); ok {
+		// mangos does not always unlink the socket file; leave nothing behind.
+		if rerr := os.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+			err = fmt.Errorf("rgoipc: remove socket file: %w", rerr)
+		}
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package rgoipc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,20 +21,28 @@ import (
 	_ "go.nanomsg.org/mangos/v3/transport/all"
 )
 
-// DefaultMaxMessageSize is the largest request accepted unless
-// WithMaxMessageSize says otherwise: 2 GiB - 1. Larger messages are dropped
-// by the transport.
-const DefaultMaxMessageSize = 1<<31 - 1
+// defaultMaxMessageSize is the largest request envelope accepted unless
+// WithMaxMessageSize says otherwise.
+const defaultMaxMessageSize = 1<<31 - 1
 
-// DefaultGracePeriod is how long Run lets in-flight calls finish when its
-// context ends.
-const DefaultGracePeriod = 5 * time.Second
+// reqHeaderSize is what the REQ protocol adds to every request on the wire
+// (its request ID). The transports count it against the receive limit, so
+// the socket's limit is the envelope limit plus this (WIRE.md, "Size
+// limit").
+const reqHeaderSize = 4
+
+// defaultGracePeriod is how long Main lets in-flight calls finish when it
+// is told to stop.
+const defaultGracePeriod = 5 * time.Second
+
+// defaultWorkers is the number of concurrent calls a server runs unless
+// WithWorkers says otherwise.
+const defaultWorkers = 64
 
 // Option configures a Server.
 type Option func(*Server)
 
-// WithWorkers sets how many calls run concurrently (default
-// DefaultWorkers). Each worker has its own mangos context, so every reply
+// WithWorkers sets how many calls run concurrently (default 64). Each worker has its own mangos context, so every reply
 // goes back to the caller that asked. Workers are goroutines: an idle one
 // costs a few kilobytes, and calls that wait (on I/O, a timer, another
 // service) should not queue behind the number of cores; CPU-bound handlers
@@ -59,11 +68,10 @@ func WithOnShutdown(f func(ctx context.Context)) Option {
 	}
 }
 
-// DefaultWorkers is the number of concurrent calls a server runs unless
-// WithWorkers says otherwise.
-const DefaultWorkers = 64
-
-// WithMaxMessageSize sets the largest request in bytes the socket accepts.
+// WithMaxMessageSize sets the largest request envelope, in bytes, the
+// server accepts (default and maximum 2 GiB - 1). The info reply reports
+// it, so R refuses a larger call before sending; a larger message that
+// arrives anyway is dropped by the transport.
 func WithMaxMessageSize(n int64) Option {
 	return func(s *Server) {
 		if n > 0 {
@@ -94,32 +102,24 @@ func WithAllocator(mem memory.Allocator) Option {
 	}
 }
 
-// WithReady sets a function Run calls once the server listens, with the
-// address it listens on (the bound port for "tcp://host:0").
-func WithReady(f func(addr string)) Option {
-	return func(s *Server) { s.onReady = f }
-}
-
-// WithGracePeriod sets how long Run waits for in-flight calls when its
-// context ends (default DefaultGracePeriod).
-func WithGracePeriod(d time.Duration) Option {
-	return func(s *Server) {
-		if d > 0 {
-			s.grace = d
-		}
-	}
+// WithTLS sets the certificate configuration for tls+tcp:// and wss://
+// listeners (Main builds it from MANGORO_TLS_CERT and MANGORO_TLS_KEY).
+// Other transports ignore it.
+func WithTLS(cfg *tls.Config) Option {
+	return func(s *Server) { s.tls = cfg }
 }
 
 // Server answers requests on a mangos REP socket with the functions of a
-// Registry. Create it with NewServer, then Listen or Dial (any number of
-// times), then Serve; or ListenAndServe. Shutdown stops it gracefully.
+// Registry. Create it with NewServer, Listen (any number of times), then
+// Serve. Shutdown stops it gracefully, Close at once. Main does all of
+// this for a program; use a Server to serve from a program of your own.
 type Server struct {
 	reg     *Registry
 	workers int
 	maxMsg  int64
 	logger  *log.Logger
 	mem     memory.Allocator
-	onReady func(string)
+	tls     *tls.Config
 	grace   time.Duration
 	onStop  []func(context.Context)
 	stopped sync.Once // runs onStop once
@@ -149,11 +149,11 @@ type worker struct {
 func NewServer(reg *Registry, opts ...Option) *Server {
 	s := &Server{
 		reg:     reg,
-		workers: DefaultWorkers,
-		maxMsg:  DefaultMaxMessageSize,
+		workers: defaultWorkers,
+		maxMsg:  defaultMaxMessageSize,
 		logger:  log.New(os.Stderr, "[rgoipc] ", log.LstdFlags),
 		mem:     memory.DefaultAllocator,
-		grace:   DefaultGracePeriod,
+		grace:   defaultGracePeriod,
 		done:    make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -179,7 +179,7 @@ func (s *Server) socket() (mangos.Socket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rgoipc: open socket: %w", err)
 	}
-	if err := sock.SetOption(mangos.OptionMaxRecvSize, int(s.maxMsg)); err != nil {
+	if err := sock.SetOption(mangos.OptionMaxRecvSize, int(s.maxMsg+reqHeaderSize)); err != nil {
 		_ = sock.Close()
 		return nil, fmt.Errorf("rgoipc: max message size %d: %w", s.maxMsg, err)
 	}
@@ -188,9 +188,15 @@ func (s *Server) socket() (mangos.Socket, error) {
 }
 
 // Listen starts listening on url (ipc://path, tcp://host:port, inproc://name,
-// ws://..., tls+tcp://...). It returns the address actually bound, which
-// differs from url only for a tcp port 0.
+// ws://host:port/path, tls+tcp://host:port, wss://host:port/path; the last
+// two need WithTLS). It returns the address actually bound, which differs
+// from url only for a tcp port 0. It fails, listening nowhere, while the
+// registry holds a failed registration (see Registry). tcp:// and ws://
+// authenticate nobody: Listen logs a warning for them.
 func (s *Server) Listen(url string) (string, error) {
+	if err := s.reg.err(); err != nil {
+		return "", fmt.Errorf("rgoipc: not serving: function registration failed:\n%w", err)
+	}
 	sock, err := s.socket()
 	if err != nil {
 		return "", err
@@ -198,6 +204,18 @@ func (s *Server) Listen(url string) (string, error) {
 	l, err := sock.NewListener(url, nil)
 	if err != nil {
 		return "", fmt.Errorf("rgoipc: listen %q: %w", url, err)
+	}
+	scheme, _, _ := strings.Cut(url, "://")
+	switch scheme {
+	case "tls+tcp", "wss":
+		if s.tls == nil {
+			return "", fmt.Errorf("rgoipc: listen %q: no certificate: set MANGORO_TLS_CERT and MANGORO_TLS_KEY (or use WithTLS)", url)
+		}
+		if err := l.SetOption(mangos.OptionTLSConfig, s.tls); err != nil {
+			return "", fmt.Errorf("rgoipc: listen %q: %w", url, err)
+		}
+	case "tcp", "ws":
+		s.logf("warning: %s has no authentication: any user who can reach the port can call every function; use ipc:// on one machine, or tls+tcp:// or wss:// with a certificate", url)
 	}
 	if err := l.Listen(); err != nil {
 		return "", fmt.Errorf("rgoipc: listen %q: %w", url, err)
@@ -210,29 +228,8 @@ func (s *Server) Listen(url string) (string, error) {
 	return l.Address(), nil
 }
 
-// Dial connects to a client listening on url, for setups where R listens
-// and Go dials. mangos redials if the connection drops.
-func (s *Server) Dial(url string) error {
-	sock, err := s.socket()
-	if err != nil {
-		return err
-	}
-	if err := sock.Dial(url); err != nil {
-		return fmt.Errorf("rgoipc: dial %q: %w", url, err)
-	}
-	return nil
-}
-
-// ListenAndServe is Listen followed by Serve.
-func (s *Server) ListenAndServe(url string) error {
-	if _, err := s.Listen(url); err != nil {
-		return err
-	}
-	return s.Serve()
-}
-
 // Serve answers requests until Shutdown or Close and then returns
-// ErrServerClosed. Listen or Dial first.
+// ErrServerClosed. Listen first.
 func (s *Server) Serve() error {
 	s.mu.Lock()
 	switch {
@@ -241,7 +238,7 @@ func (s *Server) Serve() error {
 		return ErrServerClosed
 	case s.sock == nil:
 		s.mu.Unlock()
-		return errors.New("rgoipc: Serve called before Listen or Dial")
+		return errors.New("rgoipc: Serve called before Listen")
 	case s.serving:
 		s.mu.Unlock()
 		return errors.New("rgoipc: Serve called twice")
@@ -280,10 +277,10 @@ func (s *Server) run(w *worker) {
 		w.mu.Unlock()
 
 		// Small replies reuse mangos' pooled buffers; a large one is sized
-		// by HandleMessage from the result, not from the request (a 160 MB
+		// by handleMessage from the result, not from the request (a 160 MB
 		// request may well have an 80 MB reply).
 		reply := mangos.NewMessage(min(len(req.Body)+256, replyPrealloc))
-		reply.Body = s.HandleMessage(s.base, req.Body, reply.Body[:0])
+		reply.Body = s.handleMessage(s.base, req.Body, reply.Body[:0])
 		// The request is not Free()d back to mangos' pool: the handler's
 		// arrays aliased its body, and a handler may (wrongly but
 		// plausibly) have kept one.

@@ -2,8 +2,10 @@ package rgoipc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"mangoro/internal/wire"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,7 +164,7 @@ func shutdownDuringCall(t *testing.T, s *Server, url string, started <-chan stru
 		t.Fatal(err)
 	}
 	replies := make(chan []byte, 1)
-	go func() { replies <- roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)) }()
+	go func() { replies <- roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgCall, Name: "block"}).Encode(nil)) }()
 	<-started
 
 	shut := make(chan error, 1)
@@ -205,7 +207,7 @@ func TestShutdownDeadlineCancelsCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctx.Send((&Envelope{Type: MsgCall, Name: "block"}).Encode(nil)); err != nil {
+	if err := ctx.Send((&wire.Envelope{Type: wire.MsgCall, Name: "block"}).Encode(nil)); err != nil {
 		t.Fatal(err)
 	}
 	<-started
@@ -303,38 +305,6 @@ func TestServeStates(t *testing.T) {
 	}
 }
 
-// TestDialMode: the client listens and the server dials, as when R owns
-// the socket.
-func TestDialMode(t *testing.T) {
-	url := "inproc://rgoipc-dial"
-	client, err := req.NewSocket()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := client.Listen(url); err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(testRegistry(t), WithLogger(nil))
-	if err := s.Dial(url); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve() }()
-	defer s.Close()
-	ctx, err := client.OpenContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, rec := readReply(t, roundTrip(t, ctx, callMsg(t, "add", col{"x", f64(memory.DefaultAllocator, 1.0)}, col{"y", f64(memory.DefaultAllocator, 2.0)})))
-	if rec == nil {
-		t.Fatal(env.Error)
-	}
-	defer rec.Release()
-	if got := colString(t, rec, "result"); got != "[3]" {
-		t.Errorf("result = %s", got)
-	}
-}
-
 // TestPanicKeepsServing: after a panicking call the same server answers.
 func TestPanicKeepsServing(t *testing.T) {
 	url := "inproc://rgoipc-panic"
@@ -344,39 +314,87 @@ func TestPanicKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		env, _ := readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgCall, Name: "panic"}).Encode(nil)))
+		env, _ := readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgCall, Name: "panic"}).Encode(nil)))
 		if env.Error != "panic: panic: requested panic" {
 			t.Fatalf("panic reply %q", env.Error)
 		}
-		env, _ = readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgInfo}).Encode(nil)))
-		if env.Type != MsgInfo {
+		env, _ = readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
+		if env.Type != wire.MsgInfo {
 			t.Fatalf("after a panic: reply %v %q", env.Type, env.Error)
 		}
 	}
 }
 
-// TestMaxMessageSize: a request over the limit is dropped by the
-// transport (no reply), while one under it is answered.
-func TestMaxMessageSize(t *testing.T) {
+// TestMaxMessageSizeBoundary: the info's max_message_size is exact for the
+// envelope a client sends (the transport also counts the REQ protocol's
+// 4-byte request ID): an envelope of exactly the limit is answered, one
+// byte more is dropped by the transport, which closes the connection.
+func TestMaxMessageSizeBoundary(t *testing.T) {
+	const limit = 4096
 	url := "ipc://" + filepath.Join(t.TempDir(), "max.sock")
-	startServer(t, testRegistry(t), url, WithMaxMessageSize(4096))
+	startServer(t, testRegistry(t), url, WithMaxMessageSize(limit))
 	client := dialClient(t, url)
+	detached := make(chan struct{}, 8)
+	client.SetPipeEventHook(func(ev mangos.PipeEvent, _ mangos.Pipe) {
+		if ev == mangos.PipeEventDetached {
+			detached <- struct{}{}
+		}
+	})
 	ctx, err := client.OpenContext()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, _ := readReply(t, roundTrip(t, ctx, (&Envelope{Type: MsgInfo}).Encode(nil)))
-	if !strings.Contains(string(env.Payload), `"max_message_size":4096`) {
-		t.Errorf("info = %s", env.Payload)
+	env, _ := readReply(t, roundTrip(t, ctx, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
+	var info wire.Info
+	if err := json.Unmarshal(env.Payload, &info); err != nil || info.MaxMessageSize != limit {
+		t.Fatalf("info = %s (%v)", env.Payload, err)
 	}
-	big := (&Envelope{Type: MsgCall, Name: "add", Payload: make([]byte, 8192)}).Encode(nil)
-	if err := ctx.SetOption(mangos.OptionRecvDeadline, 300*time.Millisecond); err != nil {
+	// A call whose envelope is exactly limit bytes: its payload is no Arrow
+	// stream, so the reply is an error, but there is a reply.
+	sized := func(n int) []byte {
+		return (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: make([]byte, n-wire.HeaderSize-len("add"))}).Encode(nil)
+	}
+	atLimit := sized(limit)
+	if len(atLimit) != limit {
+		t.Fatalf("built %d bytes", len(atLimit))
+	}
+	env, _ = readReply(t, roundTrip(t, ctx, atLimit))
+	if env.Type != wire.MsgError || wire.ErrorCode(env.Payload) != wire.CodeMalformed {
+		t.Fatalf("at the limit: reply %v %q %s", env.Type, env.Error, env.Payload)
+	}
+
+	over, err := client.OpenContext()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctx.Send(big); err != nil {
+	if err := over.Send(sized(limit + 1)); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := ctx.Recv(); err == nil {
-		t.Fatalf("oversized request was answered: % x", b[:min(len(b), 40)])
+	select {
+	case <-detached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a request one byte over the limit did not make the server drop the connection")
+	}
+	_ = over.Close() // abandon it, or REQ resends it on the new connection
+
+	// The server still serves; the client redials by itself.
+	ctx2, err := client.OpenContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ = readReply(t, roundTrip(t, ctx2, (&wire.Envelope{Type: wire.MsgInfo}).Encode(nil)))
+	if env.Type != wire.MsgInfo {
+		t.Fatalf("after the drop: reply %v %q", env.Type, env.Error)
+	}
+}
+
+// TestTooLargeOnInproc: inproc has no transport limit, so the server
+// checks the size itself and answers code too_large.
+func TestTooLargeOnInproc(t *testing.T) {
+	s := NewServer(testRegistry(t), WithMaxMessageSize(100), WithLogger(nil))
+	defer s.Close()
+	env, _ := readReply(t, s.handleMessage(context.Background(), (&wire.Envelope{Type: wire.MsgCall, Name: "add", Payload: make([]byte, 100)}).Encode(nil), nil))
+	if env.Type != wire.MsgError || wire.ErrorCode(env.Payload) != wire.CodeTooLarge || env.Name != "" {
+		t.Fatalf("reply %v %q %q %s", env.Type, env.Name, env.Error, env.Payload)
 	}
 }

@@ -155,7 +155,7 @@ func defaultColumn(a Arg, n int, mem memory.Allocator) (arrow.Array, error) {
 	}
 	bad := errorf(ErrInvalidSignature, "default %v (%T) does not fit type %s", a.Default, a.Default, a.Type)
 	switch a.Type.Kind {
-	case KindFloat64:
+	case kindFloat64:
 		v, ok := toFloat64(a.Default)
 		if !ok {
 			return nil, bad
@@ -166,12 +166,12 @@ func defaultColumn(a Arg, n int, mem memory.Allocator) (arrow.Array, error) {
 			b.Append(v)
 		}
 		return b.NewArray(), nil
-	case KindInt32, KindInt64:
+	case kindInt32, kindInt64:
 		v, ok := toInt64(a.Default)
-		if !ok || (a.Type.Kind == KindInt32 && (v < math.MinInt32+1 || v > math.MaxInt32)) {
+		if !ok || (a.Type.Kind == kindInt32 && (v < math.MinInt32+1 || v > math.MaxInt32)) {
 			return nil, bad
 		}
-		if a.Type.Kind == KindInt32 {
+		if a.Type.Kind == kindInt32 {
 			b := array.NewInt32Builder(mem)
 			defer b.Release()
 			for i := 0; i < n; i++ {
@@ -185,7 +185,7 @@ func defaultColumn(a Arg, n int, mem memory.Allocator) (arrow.Array, error) {
 			b.Append(v)
 		}
 		return b.NewArray(), nil
-	case KindString:
+	case kindString:
 		v, ok := a.Default.(string)
 		if !ok {
 			return nil, bad
@@ -196,7 +196,7 @@ func defaultColumn(a Arg, n int, mem memory.Allocator) (arrow.Array, error) {
 			b.Append(v)
 		}
 		return b.NewArray(), nil
-	case KindBool:
+	case kindBool:
 		v, ok := a.Default.(bool)
 		if !ok {
 			return nil, bad

@@ -6,32 +6,34 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// Kind names a type in a signature. The values are the names used in the
-// manifest JSON.
-type Kind string
-
-// The kinds a signature can declare.
+// The kinds a signature can declare: the names the manifest JSON uses
+// (inst/WIRE.md, "Manifest").
 const (
-	KindInt32      Kind = "int32"      // R integer
-	KindInt64      Kind = "int64"      // bit64::integer64
-	KindFloat64    Kind = "float64"    // R double; int32 input is cast
-	KindString     Kind = "string"     // R character (Arrow utf8)
-	KindBool       Kind = "bool"       // R logical
-	KindDate32     Kind = "date32"     // R Date
-	KindTimestamp  Kind = "timestamp"  // R POSIXct; unit and time zone kept
-	KindBinary     Kind = "binary"     // list of raw vectors / blob
-	KindDictionary Kind = "dictionary" // R factor: int32 indices, string levels
-	KindList       Kind = "list"       // R list column of one element type
-	KindStruct     Kind = "struct"     // nested data.frame
-	KindAny        Kind = "any"        // anything, passed through unchecked
+	kindInt32      = "int32"      // R integer
+	kindInt64      = "int64"      // bit64::integer64
+	kindFloat64    = "float64"    // R double; int32 input is cast
+	kindString     = "string"     // R character (Arrow utf8)
+	kindBool       = "bool"       // R logical
+	kindDate32     = "date32"     // R Date
+	kindTimestamp  = "timestamp"  // R POSIXct; unit and time zone kept
+	kindBinary     = "binary"     // list of raw vectors / blob
+	kindDictionary = "dictionary" // R factor: int32 indices, string levels
+	kindList       = "list"       // R list column of one element type
+	kindStruct     = "struct"     // nested data.frame
+	kindAny        = "any"        // anything, passed through unchecked
 )
 
 // Type describes one argument, struct field, list element or return value.
 // Its JSON form is the manifest's type object. Build one with Int32,
 // Float64, List, Struct and friends rather than by hand.
+//
+// Type, and not arrow.DataType, is what a signature declares, because a
+// declaration says more and less than an Arrow type: whether NA is allowed,
+// "any" column, a timestamp of any unit. The handler sees Arrow arrays.
 type Type struct {
-	// Kind is the type's name; it is "Type" in JSON.
-	Kind Kind `json:"Type"`
+	// Kind is the type's name in the manifest ("float64", "list", ...);
+	// it is "Type" in JSON.
+	Kind string `json:"Type"`
 	// Nullable says whether NA is allowed. The constructors set it.
 	Nullable bool `json:"Nullable"`
 	// StructDef lists the fields of a struct, in order.
@@ -59,56 +61,56 @@ type ListSchema struct {
 	Type Type `json:"Type"`
 }
 
-func scalar(k Kind) Type { return Type{Kind: k, Nullable: true} }
+func scalar(k string) Type { return Type{Kind: k, Nullable: true} }
 
 // Int32 returns the nullable int32 type.
-func Int32() Type { return scalar(KindInt32) }
+func Int32() Type { return scalar(kindInt32) }
 
 // Int64 returns the nullable int64 type.
-func Int64() Type { return scalar(KindInt64) }
+func Int64() Type { return scalar(kindInt64) }
 
 // Float64 returns the nullable float64 type. Arguments of this type also
 // accept int32 columns, cast to float64 with NAs kept.
-func Float64() Type { return scalar(KindFloat64) }
+func Float64() Type { return scalar(kindFloat64) }
 
 // String returns the nullable string (Arrow utf8) type.
-func String() Type { return scalar(KindString) }
+func String() Type { return scalar(kindString) }
 
 // Bool returns the nullable boolean type.
-func Bool() Type { return scalar(KindBool) }
+func Bool() Type { return scalar(kindBool) }
 
 // Date32 returns the nullable date32 type (days since 1970-01-01).
-func Date32() Type { return scalar(KindDate32) }
+func Date32() Type { return scalar(kindDate32) }
 
 // Binary returns the nullable binary type.
-func Binary() Type { return scalar(KindBinary) }
+func Binary() Type { return scalar(kindBinary) }
 
 // Dictionary returns the type of an R factor: dictionary-encoded strings
 // with int32 indices.
-func Dictionary() Type { return scalar(KindDictionary) }
+func Dictionary() Type { return scalar(kindDictionary) }
 
 // Any returns a type that accepts any column unchanged.
-func Any() Type { return scalar(KindAny) }
+func Any() Type { return scalar(kindAny) }
 
 // Timestamp returns a timestamp type. unit ("s", "ms", "us", "ns") and tz
 // restrict what is accepted; pass "" for either to accept anything. The
 // column reaches the handler with its own unit and time zone.
 func Timestamp(unit, tz string) Type {
-	t := scalar(KindTimestamp)
+	t := scalar(kindTimestamp)
 	t.Unit, t.TimeZone = unit, tz
 	return t
 }
 
 // List returns a list type with elements of type elem.
 func List(elem Type) Type {
-	t := scalar(KindList)
+	t := scalar(kindList)
 	t.ListSchema = &ListSchema{Type: elem}
 	return t
 }
 
 // Struct returns a struct type with the given fields, in order.
 func Struct(fields ...Field) Type {
-	t := scalar(KindStruct)
+	t := scalar(kindStruct)
 	t.StructDef = fields
 	return t
 }
@@ -128,9 +130,9 @@ func (t Type) String() string {
 }
 
 func (t Type) format(b *strings.Builder) {
-	b.WriteString(string(t.Kind))
+	b.WriteString(t.Kind)
 	switch t.Kind {
-	case KindList:
+	case kindList:
 		b.WriteByte('<')
 		if t.ListSchema != nil {
 			t.ListSchema.Type.format(b)
@@ -138,7 +140,7 @@ func (t Type) format(b *strings.Builder) {
 			b.WriteString("?")
 		}
 		b.WriteByte('>')
-	case KindStruct:
+	case kindStruct:
 		b.WriteByte('<')
 		for i, f := range t.StructDef {
 			if i > 0 {
@@ -149,9 +151,9 @@ func (t Type) format(b *strings.Builder) {
 			f.Type.format(b)
 		}
 		b.WriteByte('>')
-	case KindDictionary:
+	case kindDictionary:
 		b.WriteString("<int32, string>")
-	case KindTimestamp:
+	case kindTimestamp:
 		if t.Unit != "" || t.TimeZone != "" {
 			b.WriteByte('[')
 			b.WriteString(orAny(t.Unit))
@@ -229,29 +231,29 @@ func formatArrow(b *strings.Builder, dt arrow.DataType) {
 // not pin one down (any, or a timestamp without unit).
 func (t Type) arrowType() arrow.DataType {
 	switch t.Kind {
-	case KindInt32:
+	case kindInt32:
 		return arrow.PrimitiveTypes.Int32
-	case KindInt64:
+	case kindInt64:
 		return arrow.PrimitiveTypes.Int64
-	case KindFloat64:
+	case kindFloat64:
 		return arrow.PrimitiveTypes.Float64
-	case KindString:
+	case kindString:
 		return arrow.BinaryTypes.String
-	case KindBool:
+	case kindBool:
 		return arrow.FixedWidthTypes.Boolean
-	case KindDate32:
+	case kindDate32:
 		return arrow.FixedWidthTypes.Date32
-	case KindBinary:
+	case kindBinary:
 		return arrow.BinaryTypes.Binary
-	case KindDictionary:
+	case kindDictionary:
 		return &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-	case KindTimestamp:
+	case kindTimestamp:
 		u, ok := parseUnit(t.Unit)
 		if !ok {
 			return nil
 		}
 		return &arrow.TimestampType{Unit: u, TimeZone: t.TimeZone}
-	case KindList:
+	case kindList:
 		if t.ListSchema == nil {
 			return nil
 		}
@@ -260,7 +262,7 @@ func (t Type) arrowType() arrow.DataType {
 			return nil
 		}
 		return arrow.ListOfField(arrow.Field{Name: "item", Type: elem, Nullable: t.ListSchema.Type.Nullable})
-	case KindStruct:
+	case kindStruct:
 		fields := make([]arrow.Field, len(t.StructDef))
 		for i, f := range t.StructDef {
 			ft := f.Type.arrowType()
@@ -291,20 +293,20 @@ func parseUnit(s string) (arrow.TimeUnit, bool) {
 // validate reports a malformed declared type (at registration time).
 func (t Type) validate() error {
 	switch t.Kind {
-	case KindInt32, KindInt64, KindFloat64, KindString, KindBool, KindDate32,
-		KindBinary, KindDictionary, KindAny:
+	case kindInt32, kindInt64, kindFloat64, kindString, kindBool, kindDate32,
+		kindBinary, kindDictionary, kindAny:
 		return nil
-	case KindTimestamp:
+	case kindTimestamp:
 		if _, ok := parseUnit(t.Unit); !ok && t.Unit != "" {
 			return errorf(ErrInvalidSignature, "timestamp unit %q is not one of s, ms, us, ns", t.Unit)
 		}
 		return nil
-	case KindList:
+	case kindList:
 		if t.ListSchema == nil {
 			return errorf(ErrInvalidSignature, "list type without an element type")
 		}
 		return t.ListSchema.Type.validate()
-	case KindStruct:
+	case kindStruct:
 		seen := make(map[string]bool, len(t.StructDef))
 		for _, f := range t.StructDef {
 			if seen[f.Name] {
@@ -317,5 +319,5 @@ func (t Type) validate() error {
 		}
 		return nil
 	}
-	return errorf(ErrInvalidSignature, "unknown type %q", string(t.Kind))
+	return errorf(ErrInvalidSignature, "unknown type %q", t.Kind)
 }

@@ -32,7 +32,7 @@ func main() {
 			Returns:    rgoipc.Dictionary(),
 			Vectorized: true,
 		}, func(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
-			return rgoipc.NewResult(args.Mem()).Column("f", args.Dictionary("f")).Record()
+			return rgoipc.NewResult(args.Mem()).Column("f", args.Column("f")).Record()
 		}),
 	)
 	if err != nil {
@@ -42,7 +42,7 @@ func main() {
 }
 
 func describe(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
-	f := args.Dictionary("f")
+	f := args.Column("f").(*array.Dictionary)
 	levels := f.Dictionary().(*array.String)
 	ordered := f.DataType().(*arrow.DictionaryType).Ordered
 	n := f.Len()

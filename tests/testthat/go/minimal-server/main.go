@@ -1,6 +1,7 @@
 // Command minimal-server answers mangoro RPC messages using only the wire
-// format (mangos rep + Arrow IPC), without the rgoipc library. The R tests use
-// it to check that the R client depends on nothing but the documented format.
+// format (mangos rep + Arrow IPC, inst/WIRE.md), without rgoipc's registry or
+// codec (only its process contract, rgoipc.RunProcess). The R tests use it to
+// check that the R client depends on nothing but the documented format.
 //
 // Usage: minimal-server <url>
 //
@@ -8,12 +9,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"os"
 
@@ -24,6 +24,7 @@ import (
 	"go.nanomsg.org/mangos/v3/protocol/rep"
 	_ "go.nanomsg.org/mangos/v3/transport/ipc"
 	_ "go.nanomsg.org/mangos/v3/transport/tcp"
+	"mangoro/pkg/rgoipc"
 )
 
 const (
@@ -177,32 +178,37 @@ func main() {
 		log.Fatal("usage: minimal-server <url>")
 	}
 	url := os.Args[1]
-	sock, err := rep.NewSocket()
+	// The process contract (ready line, exit with the parent, signals) is
+	// rgoipc's; the messages below use the wire format only (inst/WIRE.md),
+	// and their error replies carry no code, as servers before 0.2.0 did.
+	err := rgoipc.RunProcess(url, func(ctx context.Context, ready func(string)) error {
+		sock, err := rep.NewSocket()
+		if err != nil {
+			return err
+		}
+		if err := sock.Listen(url); err != nil {
+			return err
+		}
+		ready(url)
+		go func() {
+			<-ctx.Done()
+			log.Printf("stopping: %v", context.Cause(ctx))
+			_ = sock.Close()
+		}()
+		for {
+			msg, err := sock.Recv()
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("recv: %w", err)
+			}
+			if err := sock.Send(handle(msg)); err != nil {
+				log.Printf("send: %v", err)
+			}
+		}
+	})
 	if err != nil {
 		log.Fatal(err)
-	}
-	if err := sock.Listen(url); err != nil {
-		log.Fatal(err)
-	}
-	if os.Getenv("MANGORO_READY") == "stdout" {
-		fmt.Printf("mangoro-ready %s\n", url)
-	}
-	if os.Getenv("MANGORO_PARENT") == "stdin" {
-		go func() {
-			_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
-			log.Print("parent gone (stdin closed), exiting")
-			_ = sock.Close()
-			os.Exit(0)
-		}()
-	}
-	for {
-		msg, err := sock.Recv()
-		if err != nil {
-			log.Printf("recv: %v", err)
-			return
-		}
-		if err := sock.Send(handle(msg)); err != nil {
-			log.Printf("send: %v", err)
-		}
 	}
 }

@@ -8,42 +8,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"mangoro/internal/wire"
 )
-
-// BenchmarkEnvelopeEncode measures framing a payload: one header append and
-// one payload copy into a reused buffer.
-func BenchmarkEnvelopeEncode(b *testing.B) {
-	for _, n := range []int{1 << 10, 1 << 20, 100 << 20} {
-		e := Envelope{Type: MsgResult, Name: "transposeMatrix", Payload: make([]byte, n)}
-		b.Run(sizeName(n), func(b *testing.B) {
-			// Fault the buffer in first: the benchmark is the copy.
-			dst := e.Encode(make([]byte, 0, e.Size()))
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				dst = e.Encode(dst[:0])
-			}
-		})
-	}
-}
-
-// BenchmarkEnvelopeDecode measures parsing: the payload aliases the
-// message, so the cost must not grow with its size.
-func BenchmarkEnvelopeDecode(b *testing.B) {
-	for _, n := range []int{1 << 10, 1 << 20, 100 << 20} {
-		msg := (&Envelope{Type: MsgCall, Name: "transposeMatrix", Payload: make([]byte, n)}).Encode(nil)
-		b.Run(sizeName(n), func(b *testing.B) {
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if _, err := DecodeEnvelope(msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
 
 // BenchmarkHandleMessageBulk measures the server side of the bulk R
 // benchmarks (add on two float64 columns, echoString on strings) without
@@ -70,10 +37,10 @@ func BenchmarkHandleMessageBulk(b *testing.B) {
 			b.SetBytes(int64(len(req)))
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				dst = s.HandleMessage(context.Background(), req, dst[:0])
+				dst = s.handleMessage(context.Background(), req, dst[:0])
 			}
-			if MsgType(dst[0]) != MsgResult {
-				e, _ := DecodeEnvelope(dst)
+			if wire.MsgType(dst[0]) != wire.MsgResult {
+				e, _ := wire.Decode(dst)
 				b.Fatalf("reply type %v: %s", e.Type, e.Error)
 			}
 		})
@@ -98,14 +65,4 @@ func seqStrings(mem memory.Allocator, n int) arrow.Array {
 		bld.Append(fmt.Sprintf("s%07d", i))
 	}
 	return bld.NewArray()
-}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%dMB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%dKB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
 }

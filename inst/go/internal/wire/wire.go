@@ -1,9 +1,18 @@
-package rgoipc
+// Package wire is the mangoro message format: the envelope every message
+// travels in, the message types, the error codes and the info document. The
+// format is specified in inst/WIRE.md; this package implements it and says
+// nothing the specification does not.
+package wire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
+
+// ErrMalformed reports an envelope (or Arrow stream) that cannot be
+// decoded: truncated, inconsistent lengths, or garbage.
+var ErrMalformed = errors.New("rgoipc: malformed message")
 
 // MsgType is the first byte of every envelope and says what the message is.
 type MsgType uint8
@@ -43,9 +52,7 @@ func (t MsgType) String() string {
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
-// Layout of the envelope:
-//
-//	[type:1][name_len:uint32 BE][name][error_len:uint32 BE][error][payload]
+// Layout of the envelope: inst/WIRE.md, "Envelope".
 const (
 	typeSize = 1
 	lenSize  = 4
@@ -74,13 +81,13 @@ func (e *Envelope) Size() int {
 
 // Encode appends the wire form of e to dst and returns the extended slice.
 func (e *Envelope) Encode(dst []byte) []byte {
-	dst = appendHeader(dst, e.Type, e.Name, e.Error)
+	dst = AppendHeader(dst, e.Type, e.Name, e.Error)
 	return append(dst, e.Payload...)
 }
 
-// appendHeader appends everything but the payload, so a reply can stream its
-// payload straight after the header without a copy.
-func appendHeader(dst []byte, t MsgType, name, msg string) []byte {
+// AppendHeader appends everything but the payload, so a reply can stream
+// its payload straight after the header without a copy.
+func AppendHeader(dst []byte, t MsgType, name, msg string) []byte {
 	dst = append(dst, byte(t))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(name)))
 	dst = append(dst, name...)
@@ -88,11 +95,11 @@ func appendHeader(dst []byte, t MsgType, name, msg string) []byte {
 	return append(dst, msg...)
 }
 
-// DecodeEnvelope parses b. Payload aliases b (no copy); Name and Error are
+// Decode parses b. Payload aliases b (no copy); Name and Error are
 // copied. Lengths are checked against len(b) before use, so a hostile
 // length never causes an allocation or a panic; any inconsistency returns
 // an error wrapping ErrMalformed.
-func DecodeEnvelope(b []byte) (Envelope, error) {
+func Decode(b []byte) (Envelope, error) {
 	var e Envelope
 	if len(b) < HeaderSize {
 		return e, fmt.Errorf("%w: %d bytes is shorter than the %d-byte header", ErrMalformed, len(b), HeaderSize)

@@ -1,8 +1,9 @@
-package rgoipc
+package wire
 
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -28,19 +29,19 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			if n := tc.env.Size(); n != len(got) {
 				t.Errorf("Size = %d, encoded %d bytes", n, len(got))
 			}
-			back, err := DecodeEnvelope(got)
+			back, err := Decode(got)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if back.Type != tc.env.Type || back.Name != tc.env.Name || back.Error != tc.env.Error ||
 				!bytes.Equal(back.Payload, tc.env.Payload) {
-				t.Errorf("DecodeEnvelope = %+v, want %+v", back, tc.env)
+				t.Errorf("Decode = %+v, want %+v", back, tc.env)
 			}
 		})
 	}
 }
 
-func TestDecodeEnvelopeRejectsMalformed(t *testing.T) {
+func TestDecodeRejectsMalformed(t *testing.T) {
 	tests := []struct {
 		name string
 		in   []byte
@@ -56,17 +57,17 @@ func TestDecodeEnvelopeRejectsMalformed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeEnvelope(tc.in)
+			_, err := Decode(tc.in)
 			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("DecodeEnvelope(% x) error = %v, want ErrMalformed", tc.in, err)
+				t.Fatalf("Decode(% x) error = %v, want ErrMalformed", tc.in, err)
 			}
 		})
 	}
 }
 
-func TestDecodeEnvelopeAliasesPayload(t *testing.T) {
+func TestDecodeAliasesPayload(t *testing.T) {
 	msg := (&Envelope{Type: MsgCall, Name: "f", Payload: []byte{1, 2, 3}}).Encode(nil)
-	env, err := DecodeEnvelope(msg)
+	env, err := Decode(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,14 +86,14 @@ func TestMsgTypeString(t *testing.T) {
 	}
 }
 
-// FuzzDecodeEnvelope: any input either decodes and re-encodes to itself,
+// FuzzDecode: any input either decodes and re-encodes to itself,
 // or fails with ErrMalformed; it never panics.
-func FuzzDecodeEnvelope(f *testing.F) {
+func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		env, err := DecodeEnvelope(b)
+		env, err := Decode(b)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
@@ -103,4 +104,30 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Fatalf("re-encoded % x, want % x", got, b)
 		}
 	})
+}
+
+// TestErrorReplies: the code travels as JSON; an empty or foreign payload
+// reads as "other"; messages are made readable for every client.
+func TestErrorReplies(t *testing.T) {
+	env, err := Decode(AppendError(nil, "f", "f: a\x00b\xff", CodeHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Type != MsgError || env.Name != "f" || env.Error != "f: a\uFFFDb\uFFFD" || string(env.Payload) != `{"code":"handler"}` {
+		t.Errorf("reply %+v (payload %s)", env, env.Payload)
+	}
+	for payload, want := range map[string]string{
+		`{"code":"panic"}`: "panic", `{"code":"x","more":1}`: "x", "": "other", "not json": "other",
+		`{"code":1}`: "other", `["panic"]`: "other", `{}`: "other",
+	} {
+		if got := ErrorCode([]byte(payload)); got != want {
+			t.Errorf("ErrorCode(%q) = %q, want %q", payload, got, want)
+		}
+	}
+	for code, want := range map[string]bool{"panic": true, "a1_b": true, "": false, "1a": false, "A": false,
+		"a-b": false, strings.Repeat("a", 64): true, strings.Repeat("a", 65): false} {
+		if ValidCode(code) != want {
+			t.Errorf("ValidCode(%q) = %v", code, !want)
+		}
+	}
 }
