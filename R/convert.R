@@ -1,4 +1,4 @@
-# Converting R data to one Arrow IPC stream and back, with nanoarrow only.
+# Converting R data to one Arrow IPC stream (nanoarrow, or C for flat frames) and back (C).
 #
 # Sending: data.frame, named list, matrix or nanoarrow stream -> IPC bytes,
 # written straight after the envelope header into one raw connection, so the
@@ -241,15 +241,19 @@ mangoro_ipc_read <- function(raw) {
   ipc_read_at(raw, 0)
 }
 
-# Decode the IPC stream in `x` from byte `offset` (0-based) to its end. Flat
-# schemas are read in C, in place; the rest (or int64 without integer64)
-# goes through nanoarrow on a copy of the payload.
+# Decode the IPC stream in `x` from byte `offset` (0-based) to its end, in
+# place, with the package's own checked reader (src/ipc_read.c), which covers
+# every type mangoro reads; anything it refuses is a protocol error.
 ipc_read_at <- function(x, offset) {
   if (length(x) <= offset) return(data.frame())
   res <- .Call(mangoro_c_ipc_read, x, offset, int64_as_integer64())
-  if (is.list(res)) return(res)
   if (is.character(res)) ipc_read_abort(res)
-  ipc_read_nanoarrow(if (offset > 0) x[-seq_len(offset)] else x)
+  lossy <- attr(res, "mangoro_lossy_int64")
+  if (!is.null(lossy)) {
+    attr(res, "mangoro_lossy_int64") <- NULL
+    warn_int64_precision(names(res)[lossy])
+  }
+  res
 }
 
 ipc_read_abort <- function(why) {
@@ -257,26 +261,6 @@ ipc_read_abort <- function(why) {
     c("The result payload is not a valid Arrow IPC stream.", paste0("Malformed stream: ", why, ".")),
     class = "mangoro_protocol_error"
   )
-}
-
-ipc_read_nanoarrow <- function(raw) {
-  stream <- tryCatch(
-    nanoarrow::read_nanoarrow(raw),
-    error = function(e) mangoro_abort(
-      c("The result payload is not a valid Arrow IPC stream.", conditionMessage(e)),
-      class = "mangoro_protocol_error"
-    )
-  )
-  schema <- stream$get_schema()
-  ptype <- result_ptype(schema)
-  df <- tryCatch(
-    nanoarrow::convert_array_stream(stream, to = ptype),
-    error = function(e) mangoro_abort(
-      c("Could not convert the Arrow result to a data.frame.", conditionMessage(e)),
-      class = "mangoro_protocol_error"
-    )
-  )
-  restore_columns(df, schema)
 }
 
 # integer64 results when wanted and bit64 is there (looked up once per session).
@@ -292,41 +276,16 @@ have_bit64 <- local({
   }
 })
 
-# The R prototype for a result schema: nanoarrow's own inference, except int64
-# (integer64 when wanted) and dictionaries (factors), applied recursively.
-result_ptype <- function(schema) {
-  fmt <- schema$format
-  if (identical(fmt, "+s")) {
-    kids <- lapply(schema$children, result_ptype)
-    return(new_columns(kids, 0L))
+# int64 values read as doubles (no bit64, or option mangoro.int64 = "double")
+# that are 2^53 or more in magnitude may have been rounded.
+warn_int64_precision <- function(cols) {
+  for (col in cols) {
+    warning(warningCondition(
+      sprintf(paste("int64 column `%s` has values of magnitude 2^53 or more that may have lost precision",
+                    "as doubles; install bit64 to get exact integer64 values."), col),
+      class = c("mangoro_precision_warning", "mangoro_warning")
+    ))
   }
-  if (!is.null(schema$dictionary)) return(factor())
-  if (identical(fmt, "l") && int64_as_integer64()) return(bit64::integer64())
-  nanoarrow::infer_nanoarrow_ptype(schema)
-}
-
-# Post-process converted columns: plain lists instead of vctrs list_of/blob,
-# a precision warning for int64 -> double.
-restore_columns <- function(df, schema) {
-  kids <- schema$children
-  for (j in seq_along(df)) {
-    col <- df[[j]]
-    fmt <- kids[[j]]$format
-    if (is.data.frame(col)) {
-      df[[j]] <- restore_columns(col, kids[[j]])
-    } else if (is.list(col) && inherits(col, c("vctrs_list_of", "blob"))) {
-      attr(col, "ptype") <- NULL
-      df[[j]] <- unclass(col)
-    } else if (identical(fmt, "l") && is.double(col) && !inherits(col, "integer64") &&
-               any(abs(col) >= 2^53, na.rm = TRUE)) {
-      warning(warningCondition(
-        sprintf(paste("int64 column `%s` has values of magnitude 2^53 or more that may have lost precision",
-                      "as doubles; install bit64 to get exact integer64 values."), names(df)[j]),
-        class = c("mangoro_precision_warning", "mangoro_warning")
-      ))
-    }
-  }
-  df
 }
 
 # --- fast path: flat frames encoded in C (src/ipc_write.c) --------------------
