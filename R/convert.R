@@ -219,6 +219,11 @@ ipc_stream_with_header <- function(data, header = raw(0)) {
 #'   int64 results become `bit64::integer64` when bit64 is installed (option
 #'   `mangoro.int64 = "integer64"`, the default), else doubles, with a warning
 #'   when a value is beyond 2^53 and may have lost precision.
+#'   Results (read by mangoro's own checked decoder) may also hold int8,
+#'   int16, uint8 and uint16 (integer), uint32, uint64 and float32 (double),
+#'   large_utf8, large_binary, large_list and the null type (logical `NA`),
+#'   nested to any depth. A stream that is malformed or holds another Arrow
+#'   type (decimal, map, union, ...) is a `mangoro_protocol_error`.
 #' @param data A data.frame, named list of equal-length vectors, matrix
 #'   (unnamed columns become `V1..Vn`) or nanoarrow array stream.
 #' @param raw Raw vector; one Arrow IPC stream.

@@ -59,8 +59,13 @@ nested_case <- function() {
   list(bytes = rawConnectionValue(con), want = want)
 }
 
-# The IPC payloads of the fuzz frames as mangoro writes them, and the nested case.
-fuzz_payloads <- function() c(lapply(fuzz_frames(), mangoro_ipc_write), list(nested = nested_case()$bytes))
+# The IPC payloads of the fuzz frames as mangoro writes them, the nested and
+# the typed case.
+fuzz_payloads <- function() {
+  out <- c(lapply(fuzz_frames(), mangoro_ipc_write), list(nested = nested_case()$bytes))
+  if (requireNamespace("bit64", quietly = TRUE)) out$typed <- typed_case()$bytes
+  out
+}
 
 # The same frames as arrow-go writes them: result payloads from the echo
 # function of a running rpc-example server `srv`.
@@ -96,4 +101,56 @@ read_via_nanoarrow <- function(bytes) {
     df
   }
   plain(nanoarrow::convert_array_stream(stream, to = ptype(schema)))
+}
+
+# Arrow types Go may return that R never sends (every integer width, float32,
+# large strings, binary and lists, timestamps in ms, the null type), three
+# rows each, built from raw buffers: the IPC bytes and the frame to expect.
+typed_case <- function() {
+  na <- asNamespace("nanoarrow")
+  i64 <- function(x) writeBin(unclass(bit64::as.integer64(x)), raw()) # int64 bits
+  col <- function(schema, data, valid = NULL, len = 3) {
+    bufs <- list(if (is.null(valid)) NULL else na$as_nanoarrow_array(valid)$buffers[[2L]],
+                 na$as_nanoarrow_buffer(data))
+    na$nanoarrow_array_modify(na$nanoarrow_array_init(schema),
+                              list(length = len, null_count = if (is.null(valid)) 0 else sum(!valid), buffers = bufs))
+  }
+  bytes3 <- as.raw(c(1, 0xff, 0x80))
+  cols <- list(
+    i8 = col(na$na_int8(), bytes3),
+    u8 = col(na$na_uint8(), bytes3),
+    i16 = col(na$na_int16(), writeBin(c(1L, -2L, 300L), raw(), size = 2L)),
+    u16 = col(na$na_uint16(), writeBin(c(1L, 65535L, 3L), raw(), size = 2L)),
+    u32 = col(na$na_uint32(), writeBin(c(1L, -1L, 5L), raw(), size = 4L), c(TRUE, TRUE, FALSE)),
+    u64 = col(na$na_uint64(), c(i64(c(1, 2)), as.raw(rep(0xff, 8)))),
+    f32 = col(na$na_float(), writeBin(c(1.5, -2.25, 3), raw(), size = 4L), c(TRUE, TRUE, FALSE)),
+    ms = col(na$na_timestamp("ms", timezone = "Asia/Tokyo"), i64(c(1500, -1000, 0)), c(TRUE, TRUE, FALSE)),
+    nul = na$nanoarrow_array_modify(na$nanoarrow_array_init(na$na_na()), list(length = 3, null_count = 3)),
+    ls = na$as_nanoarrow_array(c("a", NA, "\u00e9"), schema = na$na_large_string()),
+    lb = na$as_nanoarrow_array(list(as.raw(1:2), NULL, raw(0)), schema = na$na_large_binary())
+  )
+  ints <- na$as_nanoarrow_array(c(7L, 8L, 9L))
+  cols$ll <- na$nanoarrow_array_modify(
+    na$nanoarrow_array_init(na$na_large_list(na$na_int32())),
+    list(length = 3, null_count = 1,
+         buffers = list(na$as_nanoarrow_array(c(TRUE, FALSE, TRUE))$buffers[[2L]],
+                        na$as_nanoarrow_buffer(i64(c(0, 2, 2, 3)))),
+         children = list(ints))
+  )
+  top <- na$nanoarrow_array_modify(
+    na$nanoarrow_array_init(na$na_struct(lapply(cols, na$infer_nanoarrow_schema))),
+    list(length = 3, null_count = 0, children = cols)
+  )
+  con <- rawConnection(raw(0), "wb")
+  on.exit(close(con))
+  na$write_nanoarrow(top, con)
+  want <- data.frame(
+    i8 = c(1L, -1L, -128L), u8 = c(1L, 255L, 128L), i16 = c(1L, -2L, 300L), u16 = c(1L, 65535L, 3L),
+    u32 = c(1, 4294967295, NA), u64 = c(1, 2, 2^64), f32 = c(1.5, -2.25, NA),
+    ms = as.POSIXct(c(1.5, -1, NA), origin = "1970-01-01", tz = "Asia/Tokyo"),
+    nul = NA, ls = c("a", NA, "\u00e9")
+  )
+  want$lb <- list(as.raw(1:2), NULL, raw(0))
+  want$ll <- list(7:8, NULL, 9L)
+  list(bytes = rawConnectionValue(con), want = want)
 }

@@ -51,3 +51,11 @@ test_that("the decoder keeps PROTECT discipline under gctorture on mutated input
               info = paste(res$lines, collapse = "\n"))
   expect_fuzz_clean(res, 20L)
 })
+
+test_that("every Arrow type the decoder covers is read as mangoro documents", {
+  skip_if_not_installed("bit64")
+  typed <- typed_case()
+  expect_identical(mangoro_ipc_read(typed$bytes), typed$want)
+  res <- run_fuzz_child(list(typed = typed$bytes), 1000L, 11L)
+  expect_fuzz_clean(res, 1000L)
+})
