@@ -1,7 +1,7 @@
 # mangoro's two commands on a fresh machine:
 #   make demo   set up what is missing, install mangoro, run the Arrow echo example
 #   make test   Go checks, then R CMD build + R CMD check --as-cran with the tests
-# Others: make vendor / vendor-verify / install / check / bench / readme
+# Others: make vendor / vendor-verify / install / check / bench / readme / fuzz
 
 R       ?= R
 RSCRIPT ?= Rscript
@@ -18,7 +18,7 @@ export MANGORO_GO      ?= $(GO)
 GOENV := GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local GOWORK=off GOTELEMETRY=off \
          GOCACHE=$(MANGORO_GOCACHE) XDG_CONFIG_HOME=$(CACHE)/config GOPATH=$(CACHE)/gopath
 
-.PHONY: setup demo install test go-check check vendor vendor-verify bench readme clean
+.PHONY: setup demo install test go-check check vendor vendor-verify bench readme fuzz clean
 
 setup:
 	bash tools/setup-system.sh
@@ -47,6 +47,18 @@ vendor-verify:
 
 bench: install
 	$(RSCRIPT) bench/run.R
+
+# The long fuzz runs: FUZZ_R mutated replies through the C decoder in child
+# R processes, then FUZZ_GO executions of each Go fuzz target (one worker).
+FUZZ_R  ?= 100000
+FUZZ_GO ?= 1000000
+GO_FUZZ_TARGETS := FuzzDecodeEnvelope FuzzDecodeRecord FuzzHandleMessage
+
+fuzz: install
+	$(RSCRIPT) tools/fuzz-r.R $(FUZZ_R)
+	cd inst/go && for t in $(GO_FUZZ_TARGETS); do \
+	  $(GOENV) $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZ_GO)x -parallel=1 ./pkg/rgoipc || exit 1; \
+	done
 
 readme: install
 	$(RSCRIPT) -e 'rmarkdown::render("README.Rmd", output_format = rmarkdown::github_document(html_preview = FALSE))'

@@ -176,3 +176,15 @@ start_error <- function(srv, why, status, stderr) {
     class = "mangoro_start_error", status = status, stderr = stderr
   )
 }
+
+# int64 values read as doubles (no bit64, or option mangoro.int64 = "double")
+# that are 2^53 or more in magnitude may have been rounded.
+warn_int64_precision <- function(cols) {
+  for (col in cols) {
+    warning(warningCondition(
+      sprintf(paste("int64 column `%s` has values of magnitude 2^53 or more that may have lost precision",
+                    "as doubles; install bit64 to get exact integer64 values."), col),
+      class = c("mangoro_precision_warning", "mangoro_warning")
+    ))
+  }
+}

@@ -213,6 +213,11 @@ arrow_encode_nanoarrow <- function(data, header = raw(0)) {
 #'   int64 results become `bit64::integer64` when bit64 is installed (option
 #'   `mangoro.int64 = "integer64"`, the default), else doubles, with a warning
 #'   when a value is beyond 2^53 and may have lost precision.
+#'   Results (read by mangoro's own checked decoder) may also hold int8,
+#'   int16, uint8 and uint16 (integer), uint32, uint64 and float32 (double),
+#'   large_utf8, large_binary, large_list and the null type (logical `NA`),
+#'   nested to any depth. A stream that is malformed or holds another Arrow
+#'   type (decimal, map, union, ...) is a `mangoro_protocol_error`.
 #' @param data A data.frame, named list of equal-length vectors, matrix
 #'   (unnamed columns become `V1..Vn`) or nanoarrow array stream.
 #' @param raw Raw vector; one Arrow IPC stream.
@@ -233,62 +238,4 @@ mangoro_ipc_read <- function(raw) {
                     sprintf("Got: %s.", format_value(raw))), class = "mangoro_input_error")
   }
   arrow_decode(raw, 0)
-}
-
-# An Arrow stream the C reader does not cover, read with nanoarrow.
-arrow_decode_nanoarrow <- function(raw) {
-  stream <- tryCatch(
-    nanoarrow::read_nanoarrow(raw),
-    error = function(e) mangoro_abort(
-      c("The result payload is not a valid Arrow IPC stream.", conditionMessage(e)),
-      class = "mangoro_protocol_error"
-    )
-  )
-  schema <- stream$get_schema()
-  ptype <- result_ptype(schema)
-  df <- tryCatch(
-    nanoarrow::convert_array_stream(stream, to = ptype),
-    error = function(e) mangoro_abort(
-      c("Could not convert the Arrow result to a data.frame.", conditionMessage(e)),
-      class = "mangoro_protocol_error"
-    )
-  )
-  restore_columns(df, schema)
-}
-
-# The R prototype for a result schema: nanoarrow's own inference, except int64
-# (integer64 when wanted) and dictionaries (factors), applied recursively.
-result_ptype <- function(schema) {
-  fmt <- schema$format
-  if (identical(fmt, "+s")) {
-    kids <- lapply(schema$children, result_ptype)
-    return(new_columns(kids, 0L))
-  }
-  if (!is.null(schema$dictionary)) return(factor())
-  if (identical(fmt, "l") && int64_as_integer64()) return(bit64::integer64())
-  nanoarrow::infer_nanoarrow_ptype(schema)
-}
-
-# Post-process converted columns: plain lists instead of vctrs list_of/blob,
-# a precision warning for int64 -> double.
-restore_columns <- function(df, schema) {
-  kids <- schema$children
-  for (j in seq_along(df)) {
-    col <- df[[j]]
-    fmt <- kids[[j]]$format
-    if (is.data.frame(col)) {
-      df[[j]] <- restore_columns(col, kids[[j]])
-    } else if (is.list(col) && inherits(col, c("vctrs_list_of", "blob"))) {
-      attr(col, "ptype") <- NULL
-      df[[j]] <- unclass(col)
-    } else if (identical(fmt, "l") && is.double(col) && !inherits(col, "integer64") &&
-               any(abs(col) >= 2^53, na.rm = TRUE)) {
-      warning(warningCondition(
-        sprintf(paste("int64 column `%s` has values of magnitude 2^53 or more that may have lost precision",
-                      "as doubles; install bit64 to get exact integer64 values."), names(df)[j]),
-        class = c("mangoro_precision_warning", "mangoro_warning")
-      ))
-    }
-  }
-  df
 }

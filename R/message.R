@@ -5,7 +5,7 @@
 # (inst/WIRE.md specifies it in full). A call is encoded in one
 # native call (envelope header + Arrow stream, src/ipc_write.c) and a reply
 # decoded in one (envelope + Arrow result, src/envelope.c). When the data
-# holds a type the C codec does not cover, this file falls back to nanoarrow
+# holds a type the C writer does not cover, this file falls back to nanoarrow
 # (R/convert.R); callers never choose.
 
 envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L)
@@ -81,16 +81,23 @@ check_func_name <- function(func_name) {
 message_decode <- function(x) {
   env <- .Call(mangoro_c_message_decode, x, int64_as_integer64())
   if (!is.null(env$status)) stop(envelope_error(env$status, env$at, length(x)))
-  if (env$type == 2L && !is.data.frame(env$data)) env$data <- arrow_result(env$data, x, env)
+  if (env$type == 2L) env$data <- arrow_result(env$data)
   env
 }
 
-# What the C reader left: NULL (nanoarrow reads it, or an empty payload) or
-# an error string.
-arrow_result <- function(res, x, env) {
+# What the C reader (src/ipc_read.c, which covers every type mangoro reads)
+# returned: the data.frame, with the int64 columns that may have lost
+# precision as doubles flagged in an attribute; an error string; or NULL for
+# an empty payload.
+arrow_result <- function(res) {
   if (is.character(res)) stop(arrow_read_error(res))
-  if (env$length == 0) return(data.frame())
-  arrow_decode_nanoarrow(x[-seq_len(env$offset)])
+  if (is.null(res)) return(data.frame())
+  lossy <- attr(res, "mangoro_lossy_int64")
+  if (!is.null(lossy)) {
+    attr(res, "mangoro_lossy_int64") <- NULL
+    warn_int64_precision(names(res)[lossy])
+  }
+  res
 }
 
 # The reply to a call of `func_name`: its data.frame, or the classed error.
@@ -126,10 +133,7 @@ have_bit64 <- local({
 # An Arrow stream alone, from byte `offset` (0-based) of `x` (mangoro_ipc_read()).
 arrow_decode <- function(x, offset = 0) {
   if (length(x) <= offset) return(data.frame())
-  res <- .Call(mangoro_c_ipc_read, x, offset, int64_as_integer64())
-  if (is.list(res)) return(res)
-  if (is.character(res)) stop(arrow_read_error(res))
-  arrow_decode_nanoarrow(if (offset > 0) x[-seq_len(offset)] else x)
+  arrow_result(.Call(mangoro_c_ipc_read, x, offset, int64_as_integer64()))
 }
 
 # --- exported helpers (thin wrappers over the above) ----------------------------------

@@ -1,23 +1,34 @@
-// A reader for Arrow IPC streams of flat schemas, straight into R vectors.
+// The reader for every Arrow IPC stream mangoro receives, straight into R
+// vectors: the package's only decoding path for result payloads.
 //
-// Why: a one-row result costs ~70 us through nanoarrow (reader, array stream,
-// conversion in R); this costs a few. It reads the stream in place, from an
-// offset into the received message, so the payload is never copied, and
-// copies each Arrow buffer into its R vector once.
+// Why hand-written: a one-row result costs ~70 us through nanoarrow (reader,
+// array stream, conversion in R) and a few here, and nanoarrow's reader
+// trusts the IPC metadata (one flipped byte in a reply with a list column
+// could abort R). This reader reads the stream in place, from an offset into
+// the received message, so the payload is never copied.
 //
-// Covered: bool, int32, int64 (as bit64::integer64), float64, utf8,
-// large_utf8, date32, timestamp (any unit, with zone) and dictionary<int32,
-// utf8> (a factor, ordered when the dictionary says so). Streams with any
-// other type (structs, lists, binary, ...), compression, big-endian data,
-// delta or replaced dictionaries are left to nanoarrow: the entry point then
-// returns NULL.
+// Covered (R result in brackets): null [logical NA], bool [logical],
+// int8/16/32 and uint8/16 [integer], uint32/uint64 [double], int64
+// [bit64::integer64, or double], float32/64 [double], utf8/large_utf8
+// [character], binary/large_binary [list of raw, NULL for null], date32
+// [Date], timestamp of any unit [POSIXct with its zone], dictionary of any
+// integer index and utf8 values [factor, ordered when the dictionary says
+// so], list/large_list of any of these [list of vectors, NULL for null] and
+// struct [data.frame column, struct-level nulls ignored] nested to any
+// depth. Anything else (other types, compression, big-endian data, delta or
+// replaced dictionaries) is refused with a reason.
 //
-// The input is untrusted: every flatbuffer offset, vector length, buffer and
-// string offset is checked against the bytes it points into before it is
-// read, and bad input gives back a message (the R side raises a
-// mangoro_protocol_error), never an out-of-bounds read. Pass 1 parses and
-// checks all metadata and buffer sizes, so pass 2 only allocates what the
-// message's bytes can fill.
+// The input is untrusted. Pass 1 parses and checks everything before any R
+// vector is made: every flatbuffer table, vtable, offset and vector against
+// the bytes it lies in; the schema tree (depth and node count bounded by
+// the metadata size); per batch the node and buffer counts against the
+// schema, every node's length and null count, every buffer inside the body
+// and long enough for its node, every offset buffer monotone and within its
+// data or child; dictionary ids. Pass 2 allocates only what those checked
+// buffers can fill (null-type columns, which have no buffers, are capped)
+// and checks the rest as it copies (NUL bytes in strings, dictionary
+// indices). Bad input gives back a reason string (R raises a
+// mangoro_protocol_error), never an out-of-bounds read.
 
 #define R_NO_REMAP
 #include <R.h>
@@ -26,15 +37,15 @@
 #include <string.h>
 #include <limits.h>
 
-// Column kinds of the reader.
-enum { C_LGL = 1, C_INT, C_I64, C_DBL, C_STR, C_LSTR, C_DATE, C_TS, C_FCT };
-
 // Arrow flatbuffer enums used below (Schema.fbs / Message.fbs).
 enum { H_SCHEMA = 1, H_DICT = 2, H_BATCH = 3 };
-enum { T_INT = 2, T_FLOAT = 3, T_UTF8 = 5, T_BOOL = 6, T_DATE = 8, T_TS = 10, T_LUTF8 = 20 };
+enum {
+  T_NULL = 1, T_INT = 2, T_FLOAT = 3, T_BIN = 4, T_UTF8 = 5, T_BOOL = 6, T_DATE = 8, T_TS = 10,
+  T_LIST = 12, T_STRUCT = 13, T_LBIN = 19, T_LUTF8 = 20, T_LLIST = 21
+};
 
-// Outcome of a step: go on, fall back to nanoarrow, or malformed input.
-enum { OK = 0, FALLBACK = 1, BAD = 2 };
+// Outcome of a step: go on, an optional part is absent, or malformed input.
+enum { OK = 0, ABSENT = 1, BAD = 2 };
 
 typedef struct {
   const unsigned char *p;
@@ -51,12 +62,20 @@ typedef struct {
 
 typedef struct {
   const char *why; // set on malformed input
+  char msg[160];   // room for a reason that names something
 } err_t;
 
 static uint64_t le(const unsigned char *p, int w) {
   uint64_t v = 0;
   for (int i = w - 1; i >= 0; i--) v = (v << 8) | p[i];
   return v;
+}
+
+// A little-endian integer of `w` bytes, sign-extended when `sign`.
+static int64_t le_int(const unsigned char *p, int w, int sign) {
+  uint64_t v = le(p, w);
+  if (sign && w < 8 && (v >> (8 * w - 1)) & 1) v |= ~(uint64_t) 0 << (8 * w);
+  return (int64_t) v;
 }
 
 // --- checked flatbuffer access --------------------------------------------------
@@ -120,11 +139,11 @@ static uint64_t field_ref(const table_t *t, int i, err_t *e) {
   return target;
 }
 
-// Sub-table at field `i`: OK with `out` filled, FALLBACK when absent, BAD.
+// Sub-table at field `i`: OK with `out` filled, ABSENT when absent, BAD.
 static int field_table(const table_t *t, int i, table_t *out, err_t *e) {
   uint64_t target = field_ref(t, i, e);
   if (e->why) return BAD;
-  if (target == 0) return FALLBACK;
+  if (target == 0) return ABSENT;
   return table_at(t->b, target, out, e);
 }
 
@@ -150,289 +169,357 @@ static int vector_table(span_t b, uint64_t start, uint64_t k, table_t *out, err_
   return table_at(b, target, out, e);
 }
 
-// --- schema ------------------------------------------------------------------------
+// --- schema: a tree of nodes, one per Arrow field (pre-order numbered) -----------
 
-typedef struct {
+enum { K_NULL = 1, K_BOOL, K_INT, K_FLOAT, K_STR, K_BIN, K_DATE, K_TS, K_FCT, K_LIST, K_STRUCT };
+
+#define MAX_DEPTH 64
+
+typedef struct node {
   int kind;
-  double divisor;    // C_TS: units per second
-  SEXP name;         // CHARSXP
-  SEXP tz;           // C_TS: CHARSXP of the zone ("" when none)
-  int64_t dict_id;   // C_FCT
-  int ordered;       // C_FCT
-  int nbuf;          // buffers per column in a batch
-} field_t;
-
-static int parse_type(const table_t *f, field_t *out, int int64_ok, err_t *e) {
-  int type = (int) field_int(f, 2, 1, 0, e);
-  table_t ty, dict;
-  int has_type = field_table(f, 3, &ty, e);
-  if (has_type == BAD) return BAD;
-  uint64_t nkids, kids;
-  if (field_vector(f, 5, 4, &nkids, &kids, e) != OK) return BAD;
-  if (nkids != 0) return FALLBACK;
-  int has_dict = field_table(f, 4, &dict, e);
-  if (has_dict == BAD) return BAD;
-  if (has_dict == OK) {
-    table_t idx;
-    int has_idx = field_table(&dict, 1, &idx, e);
-    if (has_idx == BAD) return BAD;
-    // An absent index type means int32 (Schema.fbs).
-    if (has_idx == OK && (field_int(&idx, 0, 4, 0, e) != 32 || field_int(&idx, 1, 1, 0, e) != 1))
-      return e->why ? BAD : FALLBACK;
-    if (type != T_UTF8) return FALLBACK;
-    out->kind = C_FCT;
-    out->dict_id = field_int(&dict, 0, 8, 0, e);
-    out->ordered = field_int(&dict, 2, 1, 0, e) != 0;
-    out->nbuf = 2;
-    return e->why ? BAD : OK;
-  }
-  out->nbuf = 2;
-  switch (type) {
-  case T_INT: {
-    if (has_type != OK) return bad(e, "an Int field has no type table");
-    int64_t width = field_int(&ty, 0, 4, 0, e), sign = field_int(&ty, 1, 1, 0, e);
-    if (width == 32 && sign) out->kind = C_INT;
-    else if (width == 64 && sign && int64_ok) out->kind = C_I64;
-    else return e->why ? BAD : FALLBACK;
-    break;
-  }
-  case T_FLOAT:
-    if (has_type != OK) return bad(e, "a FloatingPoint field has no type table");
-    if (field_int(&ty, 0, 2, 0, e) != 2) return e->why ? BAD : FALLBACK;
-    out->kind = C_DBL;
-    break;
-  case T_UTF8: out->kind = C_STR; out->nbuf = 3; break;
-  case T_LUTF8: out->kind = C_LSTR; out->nbuf = 3; break;
-  case T_BOOL: out->kind = C_LGL; break;
-  case T_DATE:
-    // The default unit is milliseconds (date64-like); only days map to Date.
-    if (has_type != OK || field_int(&ty, 0, 2, 1, e) != 0) return e->why ? BAD : FALLBACK;
-    out->kind = C_DATE;
-    break;
-  case T_TS: {
-    if (has_type != OK) return bad(e, "a Timestamp field has no type table");
-    static const double per_second[4] = {1, 1e3, 1e6, 1e9};
-    int64_t unit = field_int(&ty, 0, 2, 0, e);
-    if (unit < 0 || unit > 3) return bad(e, "a Timestamp has an unknown unit");
-    out->kind = C_TS;
-    out->divisor = per_second[unit];
-    uint64_t zlen, zpos;
-    if (field_vector(&ty, 1, 1, &zlen, &zpos, e) != OK) return BAD;
-    if (zlen > INT_MAX || (zlen && memchr(ty.b.p + zpos, 0, zlen)))
-      return bad(e, "a time zone name is malformed");
-    out->tz = Rf_mkCharLenCE((const char *) ty.b.p + zpos, (int) zlen, CE_UTF8);
-    break;
-  }
-  default:
-    return FALLBACK;
-  }
-  return e->why ? BAD : OK;
-}
-
-// Fields of the Schema table into `fields` (R_alloc'd); names kept alive in
-// `keep` (protected at index `ipx`).
-static int parse_schema(const table_t *s, field_t **fields, int *nfield, SEXP *keep,
-                        PROTECT_INDEX ipx, int int64_ok, err_t *e) {
-  if (field_int(s, 0, 2, 0, e) != 0) return e->why ? BAD : FALLBACK; // big-endian
-  uint64_t count, start;
-  if (field_vector(s, 1, 4, &count, &start, e) != OK) return BAD;
-  if (count > INT_MAX / 2) return bad(e, "the schema has too many fields");
-  field_t *f = (field_t *) R_alloc(count ? count : 1, sizeof(field_t));
-  // Names and zones of the fields, then room for the levels of each.
-  REPROTECT(*keep = Rf_allocVector(VECSXP, 3 * (R_xlen_t) count), ipx);
-  for (uint64_t j = 0; j < count; j++) {
-    table_t ft;
-    if (vector_table(s->b, start, j, &ft, e) != OK) return BAD;
-    memset(&f[j], 0, sizeof(field_t));
-    f[j].tz = R_BlankString;
-    uint64_t nlen, npos;
-    if (field_vector(&ft, 0, 1, &nlen, &npos, e) != OK) return BAD;
-    if (nlen > INT_MAX || (nlen && memchr(ft.b.p + npos, 0, nlen)))
-      return bad(e, "a field name is malformed");
-    f[j].name = Rf_mkCharLenCE((const char *) ft.b.p + npos, (int) nlen, CE_UTF8);
-    SET_VECTOR_ELT(*keep, 2 * (R_xlen_t) j, f[j].name);
-    int st = parse_type(&ft, &f[j], int64_ok, e);
-    if (st != OK) return st;
-    SET_VECTOR_ELT(*keep, 2 * (R_xlen_t) j + 1, f[j].tz);
-  }
-  *fields = f;
-  *nfield = (int) count;
-  return OK;
-}
-
-// --- record batches -------------------------------------------------------------------
+  int width;          // K_INT, K_FCT (index), K_FLOAT: value bytes; K_STR, K_BIN, K_LIST: offset bytes
+  int sign;           // K_INT, K_FCT: signed values
+  double divisor;     // K_TS: units per second
+  const char *name;   // into the message (checked: no NUL)
+  int nlen;
+  const char *tz;     // K_TS: zone, "" when none
+  int tzlen;
+  int dict;           // K_FCT: dictionary slot
+  int ordered;        // K_FCT
+  int nkid;
+  struct node *kids;
+  int idx;            // position among the batch's field nodes
+  int buf;            // first of its buffers in a batch
+  int nbuf;
+} node_t;
 
 typedef struct {
-  const unsigned char *p; // start of the buffer in the message
-  uint64_t len;
-} abuf_t;
+  int64_t len, nulls;
+  const unsigned char *b[3]; // validity (NULL when no nulls), then data buffers
+  uint64_t blen[3];
+} arr_t;
 
 typedef struct {
-  int64_t nulls;
-  abuf_t buf[3];
-} acol_t;
+  int64_t id;
+  node_t value;   // the dictionary's values: utf8 or large_utf8
+  arr_t *arr;     // its last dictionary batch, or NULL
+} dict_t;
 
 typedef struct {
   int64_t n;
-  acol_t *cols;
+  arr_t *arrs;
 } batch_t;
 
-// Bytes a buffer must hold for `n` values of a column.
-static uint64_t need_bytes(int kind, int which, uint64_t n) {
-  if (which == 0) return (n + 7) / 8; // validity
-  switch (kind) {
-  case C_LGL: return (n + 7) / 8;
-  case C_INT: case C_DATE: case C_FCT: return 4 * n;
-  case C_I64: case C_DBL: case C_TS: return 8 * n;
-  case C_STR: return which == 1 ? (n ? 4 * (n + 1) : 0) : 0;
-  default: return which == 1 ? (n ? 8 * (n + 1) : 0) : 0; // C_LSTR
+typedef struct {
+  err_t e;
+  node_t root;     // a struct whose children are the columns
+  int nnode, nbuf, max_nodes;
+  dict_t *dicts;
+  int ndict;
+  batch_t *batches;
+  int nbatch, cap;
+  int64_t rows;
+  uint64_t null_values, null_cap; // values of null-type nodes (no buffers bound them)
+  int int64_ok;
+  int *lossy;      // per column: an int64 beyond 2^53 was read as a double
+} stream_t;
+
+static int bad_named(err_t *e, const char *fmt, const char *what) {
+  if (e->why == NULL) {
+    snprintf(e->msg, sizeof e->msg, fmt, what);
+    e->why = e->msg;
+  }
+  return BAD;
+}
+
+static const char *type_name(int type) {
+  static const char *names[] = {"NONE", "Null", "Int", "FloatingPoint", "Binary", "Utf8", "Bool",
+                                "Decimal", "Date", "Time", "Timestamp", "Interval", "List", "Struct",
+                                "Union", "FixedSizeBinary", "FixedSizeList", "Map", "Duration",
+                                "LargeBinary", "LargeUtf8", "LargeList", "RunEndEncoded",
+                                "BinaryView", "Utf8View", "ListView", "LargeListView"};
+  return type >= 0 && type < (int) (sizeof names / sizeof names[0]) ? names[type] : "unknown";
+}
+
+// A string field (name, zone) of table `t`: checked, no NUL, pointer into the message.
+static int field_string(const table_t *t, int i, const char **s, int *len, const char *what, err_t *e) {
+  uint64_t n, pos;
+  if (field_vector(t, i, 1, &n, &pos, e) != OK) return BAD;
+  if (n > INT_MAX || (n && memchr(t->b.p + pos, 0, n))) return bad_named(e, "%s is malformed", what);
+  *s = n ? (const char *) t->b.p + pos : "";
+  *len = (int) n;
+  return OK;
+}
+
+static int parse_field(stream_t *s, const table_t *ft, node_t *nd, int depth);
+
+// The children vector of field `ft` into nd->kids (checked against the node budget).
+static int parse_children(stream_t *s, const table_t *ft, node_t *nd, int depth, uint64_t count,
+                          uint64_t start) {
+  err_t *e = &s->e;
+  if (count > (uint64_t) (s->max_nodes - s->nnode)) return bad(e, "the schema has more fields than its bytes can hold");
+  nd->nkid = (int) count;
+  nd->kids = (node_t *) R_alloc(count ? count : 1, sizeof(node_t));
+  for (uint64_t k = 0; k < count; k++) {
+    table_t kt;
+    if (vector_table(ft->b, start, k, &kt, e) != OK) return BAD;
+    if (parse_field(s, &kt, &nd->kids[k], depth + 1) != OK) return BAD;
+  }
+  return OK;
+}
+
+static int parse_field(stream_t *s, const table_t *ft, node_t *nd, int depth) {
+  err_t *e = &s->e;
+  if (depth > MAX_DEPTH) return bad(e, "the schema is nested too deeply");
+  if (s->nnode >= s->max_nodes) return bad(e, "the schema has more fields than its bytes can hold");
+  memset(nd, 0, sizeof *nd);
+  nd->tz = "";
+  nd->idx = s->nnode++;
+  nd->buf = s->nbuf;
+  if (field_string(ft, 0, &nd->name, &nd->nlen, "a field name", e) != OK) return BAD;
+  int type = (int) field_int(ft, 2, 1, 0, e);
+  table_t ty, dict;
+  int has_type = field_table(ft, 3, &ty, e);
+  if (has_type == BAD) return BAD;
+  int has_dict = field_table(ft, 4, &dict, e);
+  if (has_dict == BAD) return BAD;
+  uint64_t nkids, kids;
+  if (field_vector(ft, 5, 4, &nkids, &kids, e) != OK) return BAD;
+  if (e->why) return BAD;
+  int want_kids = 0;
+  if (has_dict == OK) {
+    if (type != T_UTF8 && type != T_LUTF8)
+      return bad_named(e, "a dictionary holds %s values; mangoro reads dictionaries of strings only",
+                       type_name(type));
+    table_t idx;
+    int has_idx = field_table(&dict, 1, &idx, e);
+    if (has_idx == BAD) return BAD;
+    int64_t bits = 32, sign = 1; // an absent index type means int32 (Schema.fbs)
+    if (has_idx == OK) {
+      bits = field_int(&idx, 0, 4, 0, e);
+      sign = field_int(&idx, 1, 1, 0, e) != 0;
+    }
+    if (bits != 8 && bits != 16 && bits != 32 && bits != 64) return bad(e, "a dictionary index has an invalid width");
+    int64_t id = field_int(&dict, 0, 8, 0, e);
+    for (int d = 0; d < s->ndict; d++)
+      if (s->dicts[d].id == id) return bad(e, "two fields share a dictionary id");
+    dict_t *dt = &s->dicts[s->ndict];
+    memset(dt, 0, sizeof *dt);
+    dt->id = id;
+    dt->value = (node_t) {.kind = K_STR, .width = type == T_LUTF8 ? 8 : 4, .nbuf = 3, .name = "", .tz = ""};
+    nd->kind = K_FCT;
+    nd->width = (int) bits / 8;
+    nd->sign = (int) sign;
+    nd->dict = s->ndict++;
+    nd->ordered = field_int(&dict, 2, 1, 0, e) != 0;
+    nd->nbuf = 2;
+  } else {
+    switch (type) {
+    case T_NULL: nd->kind = K_NULL; nd->nbuf = 0; break;
+    case T_BOOL: nd->kind = K_BOOL; nd->nbuf = 2; break;
+    case T_INT: {
+      if (has_type != OK) return bad(e, "an Int field has no type table");
+      int64_t bits = field_int(&ty, 0, 4, 0, e);
+      if (bits != 8 && bits != 16 && bits != 32 && bits != 64) return bad(e, "an Int field has an invalid width");
+      nd->kind = K_INT;
+      nd->width = (int) bits / 8;
+      nd->sign = field_int(&ty, 1, 1, 0, e) != 0;
+      nd->nbuf = 2;
+      break;
+    }
+    case T_FLOAT: {
+      if (has_type != OK) return bad(e, "a FloatingPoint field has no type table");
+      int64_t prec = field_int(&ty, 0, 2, 0, e);
+      if (prec != 1 && prec != 2) return bad(e, "a float16 or unknown floating point column can't be read");
+      nd->kind = K_FLOAT;
+      nd->width = prec == 1 ? 4 : 8;
+      nd->nbuf = 2;
+      break;
+    }
+    case T_UTF8: case T_LUTF8: case T_BIN: case T_LBIN:
+      nd->kind = type == T_UTF8 || type == T_LUTF8 ? K_STR : K_BIN;
+      nd->width = type == T_LUTF8 || type == T_LBIN ? 8 : 4;
+      nd->nbuf = 3;
+      break;
+    case T_DATE:
+      // The default unit is milliseconds (date64); only days map to Date.
+      if (has_type != OK || field_int(&ty, 0, 2, 1, e) != 0)
+        return e->why ? BAD : bad(e, "a date64 column can't be read (only date32)");
+      nd->kind = K_DATE;
+      nd->nbuf = 2;
+      break;
+    case T_TS: {
+      if (has_type != OK) return bad(e, "a Timestamp field has no type table");
+      static const double per_second[4] = {1, 1e3, 1e6, 1e9};
+      int64_t unit = field_int(&ty, 0, 2, 0, e);
+      if (unit < 0 || unit > 3) return bad(e, "a Timestamp has an unknown unit");
+      nd->kind = K_TS;
+      nd->divisor = per_second[unit];
+      if (field_string(&ty, 1, &nd->tz, &nd->tzlen, "a time zone name", e) != OK) return BAD;
+      nd->nbuf = 2;
+      break;
+    }
+    case T_LIST: case T_LLIST:
+      nd->kind = K_LIST;
+      nd->width = type == T_LLIST ? 8 : 4;
+      nd->nbuf = 2;
+      want_kids = 1;
+      if (nkids != 1) return bad(e, "a list field does not have exactly one child");
+      break;
+    case T_STRUCT:
+      nd->kind = K_STRUCT;
+      nd->nbuf = 1;
+      want_kids = 1;
+      break;
+    default:
+      return bad_named(e, "a column has Arrow type %s, which mangoro does not read", type_name(type));
+    }
+  }
+  if (e->why) return BAD;
+  if (!want_kids && nkids != 0) return bad(e, "a field of a flat type has children");
+  s->nbuf += nd->nbuf;
+  if (want_kids) return parse_children(s, ft, nd, depth, nkids, kids);
+  return OK;
+}
+
+static int parse_schema(stream_t *s, const table_t *sc, uint64_t meta_len) {
+  err_t *e = &s->e;
+  if (field_int(sc, 0, 2, 0, e) != 0) return e->why ? BAD : bad(e, "big-endian streams can't be read");
+  uint64_t count, start;
+  if (field_vector(sc, 1, 4, &count, &start, e) != OK) return BAD;
+  // Each field costs at least a 4-byte offset in some vector of the metadata.
+  s->max_nodes = (int) (meta_len / 4 < INT_MAX / 2 ? meta_len / 4 : INT_MAX / 2);
+  s->dicts = (dict_t *) R_alloc((size_t) s->max_nodes + 1, sizeof(dict_t));
+  s->root = (node_t) {.kind = K_STRUCT, .idx = -1, .name = "", .tz = ""};
+  return parse_children(s, sc, &s->root, 0, count, start);
+}
+
+// --- record batches ----------------------------------------------------------------
+
+// Offsets of `n` values (n + 1 entries of `w` bytes) that must start at or
+// after 0, never decrease, and end within `limit`. Returns the last offset.
+static int check_offsets(const unsigned char *o, int w, int64_t n, uint64_t limit, int64_t *last,
+                         err_t *e) {
+  *last = 0;
+  if (n == 0) return OK;
+  int64_t prev = le_int(o, w, 1);
+  if (prev < 0) return bad(e, "an offset is negative");
+  for (int64_t i = 1; i <= n; i++) {
+    int64_t next = le_int(o + (uint64_t) w * i, w, 1);
+    if (next < prev) return bad(e, "offsets decrease");
+    prev = next;
+  }
+  if ((uint64_t) prev > limit) return bad(e, "an offset points past its data");
+  *last = prev;
+  return OK;
+}
+
+// Checks node `nd` (and its children) of a batch: length at least `need`
+// (exactly, when `exact`), buffers long enough, offsets within bounds.
+static int check_node(stream_t *s, const node_t *nd, arr_t *arrs, int64_t need, int exact) {
+  err_t *e = &s->e;
+  arr_t *a = &arrs[nd->idx];
+  if (a->len < need || (exact && a->len != need)) return bad(e, "a field node's length does not match its parent");
+  int64_t n = a->len;
+  if (nd->kind == K_NULL) {
+    s->null_values += (uint64_t) n;
+    if (s->null_values > s->null_cap) return bad(e, "null-type columns are longer than the message can justify");
+    return OK;
+  }
+  if (a->nulls > 0) {
+    if (a->blen[0] < ((uint64_t) n + 7) / 8) return bad(e, "a validity buffer is too short");
+  } else {
+    a->b[0] = NULL; // nothing is null: the bitmap may be absent
+  }
+  uint64_t un = (uint64_t) n, need1 = 0;
+  switch (nd->kind) {
+  case K_BOOL: need1 = (un + 7) / 8; break;
+  case K_INT: case K_FCT: case K_FLOAT: need1 = (uint64_t) nd->width * un; break;
+  case K_DATE: need1 = 4 * un; break;
+  case K_TS: need1 = 8 * un; break;
+  case K_STR: case K_BIN: case K_LIST: need1 = n ? (uint64_t) nd->width * (un + 1) : 0; break;
+  default: break;
+  }
+  if (nd->nbuf > 1 && a->blen[1] < need1) return bad(e, "a buffer is too short for its column");
+  int64_t last;
+  switch (nd->kind) {
+  case K_STR: case K_BIN:
+    return check_offsets(a->b[1], nd->width, n, a->blen[2], &last, e);
+  case K_LIST: {
+    const node_t *kid = &nd->kids[0];
+    if (check_offsets(a->b[1], nd->width, n, (uint64_t) arrs[kid->idx].len, &last, e) != OK) return BAD;
+    return check_node(s, kid, arrs, last, 0);
+  }
+  case K_STRUCT:
+    for (int k = 0; k < nd->nkid; k++)
+      if (check_node(s, &nd->kids[k], arrs, n, 0) != OK) return BAD;
+    return OK;
+  default:
+    return OK;
   }
 }
 
-// A RecordBatch table against its body: checks every node and buffer and
-// fills `out` with `ncol` columns of the given kinds.
-static int parse_batch(const table_t *rb, span_t body, const field_t *f, int ncol, batch_t *out,
-                       err_t *e) {
+// A RecordBatch table against its body, for the columns `top` (nnode nodes
+// and nbuf buffers in all): every node and buffer checked, into `out`.
+static int parse_batch(stream_t *s, const table_t *rb, span_t body, const node_t *top, int ntop, int nnode,
+                       int nbuf, batch_t *out) {
+  err_t *e = &s->e;
   table_t comp;
   int has_comp = field_table(rb, 3, &comp, e);
   if (has_comp == BAD) return BAD;
-  if (has_comp == OK) return FALLBACK; // compressed bodies: nanoarrow reports it
+  if (has_comp == OK) return bad(e, "compressed record batches can't be read");
   int64_t n = field_int(rb, 0, 8, 0, e);
   uint64_t nnodes, nodes, nbufs, bufs;
   if (field_vector(rb, 1, 16, &nnodes, &nodes, e) != OK) return BAD;
   if (field_vector(rb, 2, 16, &nbufs, &bufs, e) != OK) return BAD;
   if (e->why) return BAD;
   if (n < 0 || n > INT_MAX) return bad(e, "a record batch has an invalid length");
-  uint64_t want = 0;
-  for (int j = 0; j < ncol; j++) want += (uint64_t) f[j].nbuf;
-  if (nnodes != (uint64_t) ncol || nbufs != want)
+  if (nnodes != (uint64_t) nnode || nbufs != (uint64_t) nbuf)
     return bad(e, "a record batch does not match its schema");
-  out->n = n;
-  out->cols = (acol_t *) R_alloc(ncol ? ncol : 1, sizeof(acol_t));
+  arr_t *arrs = (arr_t *) R_alloc(nnode ? (size_t) nnode : 1, sizeof(arr_t));
+  memset(arrs, 0, (nnode ? (size_t) nnode : 1) * sizeof(arr_t));
   const unsigned char *m = rb->b.p;
-  uint64_t k = 0;
-  for (int j = 0; j < ncol; j++) {
-    int64_t len = (int64_t) le(m + nodes + 16 * (uint64_t) j, 8);
-    int64_t nulls = (int64_t) le(m + nodes + 16 * (uint64_t) j + 8, 8);
-    if (len != n || nulls < 0 || nulls > n) return bad(e, "a field node has an invalid length");
-    acol_t *c = &out->cols[j];
-    c->nulls = nulls;
-    for (int w = 0; w < 3; w++) c->buf[w] = (abuf_t) {NULL, 0};
-    for (int w = 0; w < f[j].nbuf; w++, k++) {
-      int64_t off = (int64_t) le(m + bufs + 16 * k, 8), blen = (int64_t) le(m + bufs + 16 * k + 8, 8);
-      if (off < 0 || blen < 0 || !inside(body, (uint64_t) off, (uint64_t) blen))
-        return bad(e, "a buffer lies outside the message body");
-      uint64_t need = need_bytes(f[j].kind, w, (uint64_t) n);
-      // A validity buffer may be left out when nothing is null.
-      if (w == 0 && nulls == 0) continue;
-      if ((uint64_t) blen < need) return bad(e, "a buffer is too short for its column");
-      c->buf[w] = (abuf_t) {body.p + off, (uint64_t) blen};
-    }
+  for (int i = 0; i < nnode; i++) {
+    arrs[i].len = (int64_t) le(m + nodes + 16 * (uint64_t) i, 8);
+    arrs[i].nulls = (int64_t) le(m + nodes + 16 * (uint64_t) i + 8, 8);
+    if (arrs[i].len < 0 || arrs[i].len > INT_MAX || arrs[i].nulls < 0 || arrs[i].nulls > arrs[i].len)
+      return bad(e, "a field node has an invalid length or null count");
   }
-  return OK;
-}
-
-static int valid_at(const abuf_t *v, R_xlen_t i) {
-  return v->p == NULL || (v->p[i >> 3] >> (i & 7)) & 1;
-}
-
-// Strings of a utf8/large_utf8 column into `out` from row `at`.
-static int fill_strings(SEXP out, R_xlen_t at, const acol_t *c, int64_t n, int large, err_t *e) {
-  if (n == 0) return OK;
-  int w = large ? 8 : 4;
-  const unsigned char *o = c->buf[1].p;
-  uint64_t dlen = c->buf[2].len;
-  int64_t prev = (int64_t) le(o, w);
-  if (!large) prev = (int32_t) prev;
-  if (prev < 0 || (uint64_t) prev > dlen) return bad(e, "a string offset is out of bounds");
-  for (int64_t i = 0; i < n; i++) {
-    int64_t next = (int64_t) le(o + w * (i + 1), w);
-    if (!large) next = (int32_t) next;
-    if (next < prev || (uint64_t) next > dlen) return bad(e, "a string offset is out of bounds");
-    if (!valid_at(&c->buf[0], i)) {
-      SET_STRING_ELT(out, at + i, NA_STRING);
-    } else {
-      const char *s = (const char *) c->buf[2].p + prev;
-      int64_t len = next - prev;
-      if (len > INT_MAX || memchr(s, 0, (size_t) len)) return bad(e, "a string contains a NUL byte");
-      SET_STRING_ELT(out, at + i, Rf_mkCharLenCE(s, (int) len, CE_UTF8));
-    }
-    prev = next;
-  }
-  return OK;
-}
-
-// Rows of batch column `c` into R vector `out` from row `at`.
-static int fill_column(SEXP out, R_xlen_t at, const field_t *f, const acol_t *c, int64_t n,
-                       SEXP levels, err_t *e) {
-  const abuf_t *v = &c->buf[0];
-  const unsigned char *d = c->buf[1].p;
-  switch (f->kind) {
-  case C_LGL: {
-    int *o = LOGICAL(out) + at;
-    for (int64_t i = 0; i < n; i++)
-      o[i] = valid_at(v, i) ? (d[i >> 3] >> (i & 7)) & 1 : NA_LOGICAL;
-    break;
-  }
-  case C_INT: {
-    int *o = INTEGER(out) + at;
-    if (n) memcpy(o, d, 4 * (size_t) n);
-    if (v->p) for (int64_t i = 0; i < n; i++) if (!valid_at(v, i)) o[i] = NA_INTEGER;
-    break;
-  }
-  case C_DBL: {
-    double *o = REAL(out) + at;
-    if (n) memcpy(o, d, 8 * (size_t) n);
-    if (v->p) for (int64_t i = 0; i < n; i++) if (!valid_at(v, i)) o[i] = NA_REAL;
-    break;
-  }
-  case C_I64: {
-    double *o = REAL(out) + at;
-    if (n) memcpy(o, d, 8 * (size_t) n);
-    int64_t na = INT64_MIN;
-    if (v->p) for (int64_t i = 0; i < n; i++) if (!valid_at(v, i)) memcpy(o + i, &na, 8);
-    break;
-  }
-  case C_DATE: {
-    double *o = REAL(out) + at;
-    for (int64_t i = 0; i < n; i++)
-      o[i] = valid_at(v, i) ? (double) (int32_t) le(d + 4 * i, 4) : NA_REAL;
-    break;
-  }
-  case C_TS: {
-    double *o = REAL(out) + at;
-    for (int64_t i = 0; i < n; i++)
-      o[i] = valid_at(v, i) ? (double) (int64_t) le(d + 8 * i, 8) / f->divisor : NA_REAL;
-    break;
-  }
-  case C_FCT: {
-    int *o = INTEGER(out) + at;
-    int64_t nlev = XLENGTH(levels);
-    for (int64_t i = 0; i < n; i++) {
-      if (!valid_at(v, i)) {
-        o[i] = NA_INTEGER;
-        continue;
+  // Buffers in order belong to the nodes in order (both pre-order).
+  for (int i = 0; i < ntop; i++) {
+    // Walk the tree iteratively through a small explicit stack.
+    const node_t *stack[MAX_DEPTH + 2];
+    int kid_at[MAX_DEPTH + 2], sp = 0;
+    stack[0] = &top[i];
+    kid_at[0] = -1;
+    while (sp >= 0) {
+      const node_t *nd = stack[sp];
+      if (kid_at[sp] == -1) {
+        for (int w = 0; w < nd->nbuf; w++) {
+          uint64_t k = (uint64_t) nd->buf + (uint64_t) w;
+          int64_t off = (int64_t) le(m + bufs + 16 * k, 8), blen = (int64_t) le(m + bufs + 16 * k + 8, 8);
+          if (off < 0 || blen < 0 || !inside(body, (uint64_t) off, (uint64_t) blen))
+            return bad(e, "a buffer lies outside the message body");
+          arrs[nd->idx].b[w] = body.p + off;
+          arrs[nd->idx].blen[w] = (uint64_t) blen;
+        }
+        kid_at[sp] = 0;
       }
-      int32_t k = (int32_t) le(d + 4 * i, 4);
-      if (k < 0 || k >= nlev) return bad(e, "a dictionary index is out of range");
-      o[i] = k + 1;
+      if (kid_at[sp] < nd->nkid) {
+        stack[sp + 1] = &nd->kids[kid_at[sp]++];
+        kid_at[++sp] = -1;
+      } else {
+        sp--;
+      }
     }
-    break;
+    if (check_node(s, &top[i], arrs, n, 1) != OK) return BAD;
   }
-  default:
-    return fill_strings(out, at, c, n, f->kind == C_LSTR, e);
-  }
+  out->n = n;
+  out->arrs = arrs;
   return OK;
 }
 
-static SEXPTYPE r_type(int kind) {
-  switch (kind) {
-  case C_LGL: return LGLSXP;
-  case C_INT: case C_FCT: return INTSXP;
-  case C_STR: case C_LSTR: return STRSXP;
-  default: return REALSXP;
-  }
-}
+// --- building R vectors ------------------------------------------------------------
 
 static void set_class(SEXP x, const char *a, const char *b) {
   SEXP cls = PROTECT(Rf_allocVector(STRSXP, b ? 2 : 1));
@@ -442,18 +529,203 @@ static void set_class(SEXP x, const char *a, const char *b) {
   UNPROTECT(1);
 }
 
-// --- the stream ------------------------------------------------------------------
+static void set_frame_attrs(SEXP df, R_xlen_t n) {
+  SEXP rn = PROTECT(Rf_allocVector(INTSXP, 2));
+  INTEGER(rn)[0] = NA_INTEGER;
+  INTEGER(rn)[1] = -(int) n;
+  Rf_setAttrib(df, R_RowNamesSymbol, rn);
+  set_class(df, "data.frame", NULL);
+  UNPROTECT(1);
+}
 
-typedef struct {
-  err_t e;
-  field_t *fields;
-  int nfield;
-  SEXP keep;    // protected at `ipx`: field names, zones; then levels per field
-  PROTECT_INDEX ipx;
-  batch_t *batches;
-  int nbatch, cap;
-  int64_t rows;
-} stream_t;
+static int int_is_integer(const node_t *nd) {
+  return nd->width < 4 || (nd->width == 4 && nd->sign);
+}
+
+// An empty R vector of `n` values for node `nd` (a data.frame for structs,
+// its columns allocated too), with its class and attributes.
+static SEXP alloc_col(stream_t *s, const node_t *nd, SEXP levels, R_xlen_t n) {
+  SEXP x;
+  switch (nd->kind) {
+  case K_NULL: case K_BOOL: x = PROTECT(Rf_allocVector(LGLSXP, n)); break;
+  case K_INT: x = PROTECT(Rf_allocVector(int_is_integer(nd) ? INTSXP : REALSXP, n)); break;
+  case K_FCT: x = PROTECT(Rf_allocVector(INTSXP, n)); break;
+  case K_STR: x = PROTECT(Rf_allocVector(STRSXP, n)); break;
+  case K_BIN: case K_LIST: x = PROTECT(Rf_allocVector(VECSXP, n)); break;
+  case K_STRUCT: {
+    x = PROTECT(Rf_allocVector(VECSXP, nd->nkid));
+    SEXP names = PROTECT(Rf_allocVector(STRSXP, nd->nkid));
+    Rf_setAttrib(x, R_NamesSymbol, names);
+    for (int k = 0; k < nd->nkid; k++) {
+      const node_t *kid = &nd->kids[k];
+      SET_STRING_ELT(names, k, Rf_mkCharLenCE(kid->name, kid->nlen, CE_UTF8));
+      SET_VECTOR_ELT(x, k, alloc_col(s, kid, levels, n));
+    }
+    UNPROTECT(1);
+    set_frame_attrs(x, n);
+    break;
+  }
+  default: x = PROTECT(Rf_allocVector(REALSXP, n)); break;
+  }
+  switch (nd->kind) {
+  case K_INT:
+    if (nd->width == 8 && nd->sign && s->int64_ok) set_class(x, "integer64", NULL);
+    break;
+  case K_DATE: set_class(x, "Date", NULL); break;
+  case K_TS: {
+    set_class(x, "POSIXct", "POSIXt");
+    SEXP tz = PROTECT(Rf_ScalarString(Rf_mkCharLenCE(nd->tz, nd->tzlen, CE_UTF8)));
+    Rf_setAttrib(x, Rf_install("tzone"), tz);
+    UNPROTECT(1);
+    break;
+  }
+  case K_FCT:
+    Rf_setAttrib(x, R_LevelsSymbol, VECTOR_ELT(levels, nd->dict));
+    if (nd->ordered) set_class(x, "ordered", "factor");
+    else set_class(x, "factor", NULL);
+    break;
+  default: break;
+  }
+  UNPROTECT(1);
+  return x;
+}
+
+static int valid_at(const arr_t *a, int64_t i) {
+  return a->b[0] == NULL || (a->b[0][i >> 3] >> (i & 7)) & 1;
+}
+
+// Values [start, start + count) of node `nd` into `out` from position `at`.
+// `col` is the top-level column (for the precision flag).
+static int fill(stream_t *s, const node_t *nd, const arr_t *arrs, SEXP levels, int64_t start,
+                int64_t count, SEXP out, R_xlen_t at, int col) {
+  err_t *e = &s->e;
+  const arr_t *a = &arrs[nd->idx];
+  const unsigned char *d = a->b[1];
+  switch (nd->kind) {
+  case K_NULL: {
+    int *o = LOGICAL(out) + at;
+    for (int64_t i = 0; i < count; i++) o[i] = NA_LOGICAL;
+    return OK;
+  }
+  case K_BOOL: {
+    int *o = LOGICAL(out) + at;
+    for (int64_t i = 0, j = start; i < count; i++, j++)
+      o[i] = valid_at(a, j) ? (d[j >> 3] >> (j & 7)) & 1 : NA_LOGICAL;
+    return OK;
+  }
+  case K_INT: {
+    int w = nd->width;
+    if (int_is_integer(nd)) {
+      int *o = INTEGER(out) + at;
+      if (w == 4) {
+        if (count) memcpy(o, d + 4 * start, 4 * (size_t) count);
+      } else {
+        for (int64_t i = 0; i < count; i++) o[i] = (int) le_int(d + (uint64_t) w * (start + i), w, nd->sign);
+      }
+      if (a->b[0]) for (int64_t i = 0; i < count; i++) if (!valid_at(a, start + i)) o[i] = NA_INTEGER;
+      return OK;
+    }
+    double *o = REAL(out) + at;
+    if (w == 8 && nd->sign && s->int64_ok) {
+      // integer64 keeps the bits; its NA is INT64_MIN.
+      if (count) memcpy(o, d + 8 * start, 8 * (size_t) count);
+      int64_t na = INT64_MIN;
+      if (a->b[0]) for (int64_t i = 0; i < count; i++) if (!valid_at(a, start + i)) memcpy(o + i, &na, 8);
+      return OK;
+    }
+    for (int64_t i = 0; i < count; i++) {
+      const unsigned char *p = d + (uint64_t) w * (start + i);
+      if (!valid_at(a, start + i)) {
+        o[i] = NA_REAL;
+      } else if (nd->sign) {
+        int64_t v = le_int(p, w, 1);
+        o[i] = (double) v;
+        if (w == 8 && (v >= ((int64_t) 1 << 53) || v <= -((int64_t) 1 << 53))) s->lossy[col] = 1;
+      } else {
+        o[i] = (double) le(p, w);
+      }
+    }
+    return OK;
+  }
+  case K_FLOAT: {
+    double *o = REAL(out) + at;
+    if (nd->width == 8) {
+      if (count) memcpy(o, d + 8 * start, 8 * (size_t) count);
+    } else {
+      for (int64_t i = 0; i < count; i++) {
+        float f;
+        memcpy(&f, d + 4 * (start + i), 4);
+        o[i] = (double) f;
+      }
+    }
+    if (a->b[0]) for (int64_t i = 0; i < count; i++) if (!valid_at(a, start + i)) o[i] = NA_REAL;
+    return OK;
+  }
+  case K_DATE: {
+    double *o = REAL(out) + at;
+    for (int64_t i = 0; i < count; i++)
+      o[i] = valid_at(a, start + i) ? (double) le_int(d + 4 * (start + i), 4, 1) : NA_REAL;
+    return OK;
+  }
+  case K_TS: {
+    double *o = REAL(out) + at;
+    for (int64_t i = 0; i < count; i++)
+      o[i] = valid_at(a, start + i) ? (double) le_int(d + 8 * (start + i), 8, 1) / nd->divisor : NA_REAL;
+    return OK;
+  }
+  case K_FCT: {
+    int *o = INTEGER(out) + at;
+    int64_t nlev = XLENGTH(VECTOR_ELT(levels, nd->dict));
+    for (int64_t i = 0; i < count; i++) {
+      if (!valid_at(a, start + i)) {
+        o[i] = NA_INTEGER;
+        continue;
+      }
+      int64_t k = le_int(d + (uint64_t) nd->width * (start + i), nd->width, nd->sign);
+      if (k < 0 || k >= nlev) return bad(e, "a dictionary index is out of range");
+      o[i] = (int) k + 1;
+    }
+    return OK;
+  }
+  case K_STR: case K_BIN: case K_LIST: {
+    int w = nd->width;
+    for (int64_t i = 0, j = start; i < count; i++, j++) {
+      if (!valid_at(a, j)) {
+        if (nd->kind == K_STR) SET_STRING_ELT(out, at + i, NA_STRING);
+        continue; // NULL in a list
+      }
+      int64_t from = le_int(d + (uint64_t) w * j, w, 1), to = le_int(d + (uint64_t) w * (j + 1), w, 1);
+      int64_t len = to - from;
+      if (nd->kind == K_LIST) {
+        const node_t *kid = &nd->kids[0];
+        SEXP el = PROTECT(alloc_col(s, kid, levels, (R_xlen_t) len));
+        SET_VECTOR_ELT(out, at + i, el);
+        UNPROTECT(1);
+        if (fill(s, kid, arrs, levels, from, len, el, 0, col) != OK) return BAD;
+        continue;
+      }
+      const char *p = (const char *) a->b[2] + from;
+      if (nd->kind == K_BIN) {
+        SEXP el = Rf_allocVector(RAWSXP, (R_xlen_t) len);
+        if (len) memcpy(RAW(el), p, (size_t) len);
+        SET_VECTOR_ELT(out, at + i, el);
+      } else {
+        if (len > INT_MAX || memchr(p, 0, (size_t) len)) return bad(e, "a string contains a NUL byte");
+        SET_STRING_ELT(out, at + i, Rf_mkCharLenCE(p, (int) len, CE_UTF8));
+      }
+    }
+    return OK;
+  }
+  case K_STRUCT:
+    for (int k = 0; k < nd->nkid; k++)
+      if (fill(s, &nd->kids[k], arrs, levels, start, count, VECTOR_ELT(out, k), at, col) != OK) return BAD;
+    return OK;
+  default:
+    return bad(e, "internal: unknown column kind");
+  }
+}
+
+// --- the stream ------------------------------------------------------------------
 
 static int add_batch(stream_t *s, const batch_t *b) {
   if (s->nbatch == s->cap) {
@@ -469,34 +741,26 @@ static int add_batch(stream_t *s, const batch_t *b) {
   return OK;
 }
 
-// A dictionary batch: its levels as a character vector, kept in s->keep.
+// A dictionary batch: checked and kept for its field's levels.
 static int read_dictionary(stream_t *s, const table_t *db, span_t body) {
   err_t *e = &s->e;
-  if (field_int(db, 2, 1, 0, e) != 0) return e->why ? BAD : FALLBACK; // delta
+  if (field_int(db, 2, 1, 0, e) != 0) return e->why ? BAD : bad(e, "delta dictionaries can't be read");
   int64_t id = field_int(db, 0, 8, 0, e);
   int j = 0;
-  while (j < s->nfield && !(s->fields[j].kind == C_FCT && s->fields[j].dict_id == id)) j++;
-  if (j == s->nfield) return bad(e, "a dictionary batch has an unknown id");
-  // A dictionary replaced after rows used it would need re-coding.
-  if (s->nbatch > 0 && VECTOR_ELT(s->keep, 2 * (R_xlen_t) s->nfield + j) != R_NilValue)
-    return FALLBACK;
+  while (j < s->ndict && s->dicts[j].id != id) j++;
+  if (j == s->ndict) return bad(e, "a dictionary batch has an unknown id");
+  // Rows already read use the old levels; mangoro does not re-code them.
+  if (s->nbatch > 0 && s->dicts[j].arr) return bad(e, "a dictionary replaced mid-stream can't be read");
   table_t rb;
   int st = field_table(db, 1, &rb, e);
-  if (st != OK) return st == FALLBACK ? bad(e, "a dictionary batch has no data") : BAD;
-  field_t lf = {C_STR, 0, R_BlankString, R_BlankString, 0, 0, 3};
+  if (st != OK) return st == ABSENT ? bad(e, "a dictionary batch has no data") : BAD;
   batch_t lb;
-  st = parse_batch(&rb, body, &lf, 1, &lb, e);
-  if (st != OK) return st;
-  SEXP lev = PROTECT(Rf_allocVector(STRSXP, (R_xlen_t) lb.n));
-  st = fill_strings(lev, 0, &lb.cols[0], lb.n, 0, e);
-  // Factor levels must be unique (a null level is NA, as with addNA()).
-  if (st == OK && Rf_any_duplicated(lev, FALSE)) st = FALLBACK;
-  if (st == OK) SET_VECTOR_ELT(s->keep, 2 * (R_xlen_t) s->nfield + j, lev);
-  UNPROTECT(1);
-  return st;
+  if (parse_batch(s, &rb, body, &s->dicts[j].value, 1, 1, 3, &lb) != OK) return BAD;
+  s->dicts[j].arr = lb.arrs;
+  return OK;
 }
 
-static int read_messages(stream_t *s, const unsigned char *p, uint64_t n, int int64_ok) {
+static int read_messages(stream_t *s, const unsigned char *p, uint64_t n) {
   err_t *e = &s->e;
   uint64_t pos = 0;
   int have_schema = 0;
@@ -518,25 +782,22 @@ static int read_messages(stream_t *s, const unsigned char *p, uint64_t n, int in
     int htype = (int) field_int(&msg, 1, 1, 0, e);
     int64_t blen = field_int(&msg, 3, 8, 0, e);
     int st = field_table(&msg, 2, &head, e);
-    if (st != OK) return st == FALLBACK ? bad(e, "a message has no header") : BAD;
+    if (st != OK) return st == ABSENT ? bad(e, "a message has no header") : BAD;
     uint64_t bstart = pos + hdr + mlen;
     if (blen < 0 || !inside((span_t) {p, n}, bstart, (uint64_t) blen))
       return bad(e, "a message body runs past the end of the stream");
     span_t body = {p + bstart, (uint64_t) blen};
     if (htype == H_SCHEMA) {
       if (have_schema) return bad(e, "the stream has two schemas");
-      st = parse_schema(&head, &s->fields, &s->nfield, &s->keep, s->ipx, int64_ok, e);
-      if (st != OK) return st;
+      if (parse_schema(s, &head, mlen) != OK) return BAD;
       have_schema = 1;
     } else if (!have_schema) {
       return bad(e, "the stream does not start with a schema");
     } else if (htype == H_DICT) {
-      st = read_dictionary(s, &head, body);
-      if (st != OK) return st;
+      if (read_dictionary(s, &head, body) != OK) return BAD;
     } else if (htype == H_BATCH) {
       batch_t b;
-      st = parse_batch(&head, body, s->fields, s->nfield, &b, e);
-      if (st != OK) return st;
+      if (parse_batch(s, &head, body, s->root.kids, s->root.nkid, s->nnode, s->nbuf, &b) != OK) return BAD;
       if (add_batch(s, &b) != OK) return BAD;
     } else {
       return bad(e, "a message has an unexpected header type");
@@ -547,57 +808,51 @@ static int read_messages(stream_t *s, const unsigned char *p, uint64_t n, int in
   return OK;
 }
 
-static SEXP build_frame(stream_t *s) {
-  int ncol = s->nfield;
+// The levels of every dictionary (character(0) when none was sent) into `levels`.
+static int build_levels(stream_t *s, SEXP levels) {
+  for (int d = 0; d < s->ndict; d++) {
+    const dict_t *dt = &s->dicts[d];
+    int64_t n = dt->arr ? dt->arr[0].len : 0;
+    SEXP lev = Rf_allocVector(STRSXP, (R_xlen_t) n);
+    SET_VECTOR_ELT(levels, d, lev);
+    if (n && fill(s, &dt->value, dt->arr, levels, 0, n, lev, 0, 0) != OK) return BAD;
+    // Factor levels must be unique (a null level is NA, as with addNA()).
+    if (Rf_any_duplicated(lev, FALSE)) return bad(&s->e, "a dictionary has duplicate values");
+  }
+  return OK;
+}
+
+static SEXP build_frame(stream_t *s, SEXP levels) {
+  const node_t *root = &s->root;
   R_xlen_t rows = (R_xlen_t) s->rows;
-  SEXP out = PROTECT(Rf_allocVector(VECSXP, ncol));
-  SEXP names = PROTECT(Rf_allocVector(STRSXP, ncol));
-  for (int j = 0; j < ncol; j++) {
-    const field_t *f = &s->fields[j];
-    SET_STRING_ELT(names, j, f->name);
-    SEXP col = Rf_allocVector(r_type(f->kind), rows);
-    SET_VECTOR_ELT(out, j, col);
-    SEXP levels = f->kind == C_FCT ? VECTOR_ELT(s->keep, 2 * (R_xlen_t) ncol + j) : R_NilValue;
-    if (f->kind == C_FCT && levels == R_NilValue) levels = Rf_allocVector(STRSXP, 0);
-    PROTECT(levels);
-    R_xlen_t at = 0;
-    for (int b = 0; b < s->nbatch; b++) {
-      const batch_t *bt = &s->batches[b];
-      if (fill_column(col, at, f, &bt->cols[j], bt->n, levels, &s->e) != OK) {
-        UNPROTECT(3);
+  SEXP out = PROTECT(alloc_col(s, root, levels, rows));
+  R_xlen_t at = 0;
+  for (int b = 0; b < s->nbatch; b++) {
+    const batch_t *bt = &s->batches[b];
+    for (int j = 0; j < root->nkid; j++) {
+      if (fill(s, &root->kids[j], bt->arrs, levels, 0, bt->n, VECTOR_ELT(out, j), at, j) != OK) {
+        UNPROTECT(1);
         return R_NilValue;
       }
-      at += bt->n;
     }
-    switch (f->kind) {
-    case C_I64: set_class(col, "integer64", NULL); break;
-    case C_DATE: set_class(col, "Date", NULL); break;
-    case C_TS:
-      set_class(col, "POSIXct", "POSIXt");
-      Rf_setAttrib(col, Rf_install("tzone"), Rf_ScalarString(f->tz));
-      break;
-    case C_FCT:
-      Rf_setAttrib(col, R_LevelsSymbol, levels);
-      if (f->ordered) set_class(col, "ordered", "factor");
-      else set_class(col, "factor", NULL);
-      break;
-    default: break;
-    }
+    at += bt->n;
+  }
+  int nlossy = 0;
+  for (int j = 0; j < root->nkid; j++) nlossy += s->lossy[j];
+  if (nlossy) {
+    // The R side warns about these columns and drops the attribute.
+    SEXP which = PROTECT(Rf_allocVector(INTSXP, nlossy));
+    for (int j = 0, k = 0; j < root->nkid; j++) if (s->lossy[j]) INTEGER(which)[k++] = j + 1;
+    Rf_setAttrib(out, Rf_install("mangoro_lossy_int64"), which);
     UNPROTECT(1);
   }
-  Rf_setAttrib(out, R_NamesSymbol, names);
-  SEXP rn = PROTECT(Rf_allocVector(INTSXP, 2));
-  INTEGER(rn)[0] = NA_INTEGER;
-  INTEGER(rn)[1] = -(int) rows;
-  Rf_setAttrib(out, R_RowNamesSymbol, rn);
-  set_class(out, "data.frame", NULL);
-  UNPROTECT(3);
+  UNPROTECT(1);
   return out;
 }
 
 // x: raw vector holding the stream from byte `offset` (0-based) to its end;
-// int64: TRUE to read int64 as integer64 (else such streams fall back).
-// Returns a data.frame, NULL (use nanoarrow) or a string (malformed input).
+// int64: TRUE to read int64 as integer64 (else as double).
+// Returns a data.frame, or a string saying why the input is malformed.
 SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64) {
   if (TYPEOF(x) != RAWSXP) Rf_error("the stream must be a raw vector");
   double off = Rf_asReal(offset);
@@ -605,12 +860,20 @@ SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64) {
   if (!(off >= 0) || off > (double) n) Rf_error("offset out of range");
   stream_t s;
   memset(&s, 0, sizeof s);
-  PROTECT_WITH_INDEX(s.keep = R_NilValue, &s.ipx);
-  int st = read_messages(&s, RAW(x) + (R_xlen_t) off, (uint64_t) (n - (R_xlen_t) off),
-                         Rf_asLogical(int64) == TRUE);
+  uint64_t len = (uint64_t) (n - (R_xlen_t) off);
+  s.int64_ok = Rf_asLogical(int64) == TRUE;
+  // Null-type values have no buffers: allow 2^24 plus eight per byte.
+  s.null_cap = ((uint64_t) 1 << 24) + 8 * len;
+  int st = read_messages(&s, RAW(x) + (R_xlen_t) off, len);
   SEXP out = R_NilValue;
-  if (st == OK) out = build_frame(&s);
-  UNPROTECT(1);
-  if (st == BAD || s.e.why) return Rf_mkString(s.e.why ? s.e.why : "malformed Arrow IPC stream");
+  if (st == OK) {
+    s.lossy = (int *) R_alloc(s.root.nkid ? (size_t) s.root.nkid : 1, sizeof(int));
+    memset(s.lossy, 0, (s.root.nkid ? (size_t) s.root.nkid : 1) * sizeof(int));
+    SEXP levels = PROTECT(Rf_allocVector(VECSXP, s.ndict));
+    if (build_levels(&s, levels) == OK) out = build_frame(&s, levels);
+    UNPROTECT(1);
+  }
+  if (s.e.why) return Rf_mkString(s.e.why);
+  if (out == R_NilValue) return Rf_mkString("malformed Arrow IPC stream");
   return out;
 }

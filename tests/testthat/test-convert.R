@@ -162,17 +162,20 @@ test_that("the C decoder and nanoarrow's reader agree", {
     bytes <- mangoro_ipc_write(df[rows, ])
     fast <- .Call(mangoro:::mangoro_c_ipc_read, bytes, 0, TRUE)
     expect_s3_class(fast, "data.frame")
-    expect_equal(fast, mangoro:::arrow_decode_nanoarrow(bytes), info = length(rows))
+    expect_equal(fast, read_via_nanoarrow(bytes), info = length(rows))
   }
   # decoding in place from an offset gives the same as from a copy
   msg <- mangoro_rpc_call_message("f", df)
   env <- mangoro:::message_decode(msg)
   expect_identical(mangoro:::arrow_decode(msg, env$offset), mangoro_ipc_read(mangoro_ipc_write(df)))
-  # types it does not cover are left to nanoarrow (NULL)
-  nested <- mangoro_ipc_write(data.frame(id = 1, p = I(data.frame(a = 1))))
-  expect_null(.Call(mangoro:::mangoro_c_ipc_read, nested, 0, TRUE))
-  i64 <- mangoro_ipc_write(data.frame(x = 1:2)) # int32 is always decoded in C
-  expect_s3_class(.Call(mangoro:::mangoro_c_ipc_read, i64, 0, FALSE), "data.frame")
+  # nested types too (lists, structs, binary, nested factors' frames)
+  for (df in fuzz_frames()) {
+    bytes <- mangoro_ipc_write(df)
+    expect_identical(mangoro_ipc_read(bytes), df)
+    if (!any(vapply(df, is.factor, TRUE))) expect_identical(mangoro_ipc_read(bytes), read_via_nanoarrow(bytes))
+  }
+  nested <- nested_case()
+  expect_identical(mangoro_ipc_read(nested$bytes), nested$want)
 })
 
 test_that("truncated and corrupted streams give protocol errors, never a crash", {

@@ -80,7 +80,9 @@ func (v *fbVerifier) table(pos int) (fbTable, error) {
 	}
 	vtLen := int(binary.LittleEndian.Uint16(v.buf[vt:]))
 	tblLen := int(binary.LittleEndian.Uint16(v.buf[vt+2:]))
-	if vtLen < 4 || !v.has(vt, vtLen) || !v.has(pos, tblLen) {
+	// An odd vtable length would let flatbuffers read a slot whose second
+	// byte lies past the vtable, a slot this verifier counts as absent.
+	if vtLen < 4 || vtLen%2 != 0 || !v.has(vt, vtLen) || !v.has(pos, tblLen) {
 		return fbTable{}, v.fail("table at %d out of range", pos)
 	}
 	return fbTable{pos: pos, vt: vt, vtLen: vtLen}, nil
