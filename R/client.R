@@ -43,6 +43,7 @@ client_state$sockets <- list() # URL -> list(sock, ctx, info)
 #' close(srv)
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
+  if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   target <- rpc_target(sock)
   msg <- mangoro_rpc_call_message(func_name, data)
   check_message_size(msg, target)
@@ -61,6 +62,7 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
 #'   with the classed error.
 #' @export
 mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
+  if (inherits(sock, "mangoro_pool")) return(pool_call_aio(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   target <- rpc_target(sock)
   msg <- mangoro_rpc_call_message(func_name, data)
   check_message_size(msg, target)
