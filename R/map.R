@@ -78,7 +78,8 @@ mangoro_map <- function(target, func_name, data, chunk_size = NULL, ..., simplif
   nrows <- map_nrow(data)
   consts <- map_constants(list(...))
   if (is.null(chunk_size)) {
-    up <- max(1L, sum(vapply(target$workers, worker_up, NA)))
+    pool_refresh(target)
+    up <- max(1L, sum(vapply(target$workers, function(w) w$up, NA)))
     chunk_size <- max(1L, ceiling(nrows / (4L * up)))
   }
   starts <- if (nrows == 0L) 1L else seq.int(1L, nrows, by = chunk_size)

@@ -157,7 +157,9 @@ check_flag <- function(x, what) {
 pool_new <- function(name) {
   pool <- new.env(parent = emptyenv())
   pool$name <- name
-  pool$cv <- nanonext::cv()
+  pool$cv <- nanonext::cv()   # replies (map calls) and announcements
+  pool$pcv <- nanonext::cv()  # pipe events of every worker's socket
+  pool$pcv_seen <- -1L
   pool$workers <- list()
   pool$groups <- list()   # remote groups: list(id, config, expected)
   pool$aios <- list()     # outstanding mangoro_pool_call_aio() calls
@@ -184,10 +186,11 @@ pool_add_worker <- function(pool, url, kind, cores = 1L, server = NULL, pid = NA
   w$sent <- 0         # calls sent, for fair ties
   w$dead <- FALSE     # a local process that exited: never comes back
   w$lost <- NA_real_  # dialer connect count when a call saw the connection drop
+  w$up <- FALSE
   sock <- nanonext::socket("req")
   # Never resend: a lost connection fails the call (error 19) instead.
   nanonext::opt(sock, "req:resend-time") <- 0L
-  nanonext::pipe_notify(sock, pool$cv, add = TRUE, remove = TRUE)
+  nanonext::pipe_notify(sock, pool$pcv, add = TRUE, remove = TRUE)
   res <- suppressWarnings(nanonext::dial(sock, url = url, autostart = NA))
   w$sock <- sock
   pool$workers[[w$id]] <- w
@@ -446,10 +449,23 @@ cv_reset_safe <- function(cv) invisible(nanonext::cv_reset(cv))
 
 # --- dispatch ---------------------------------------------------------------
 
-# Is the worker reachable now? A connection that failed a call counts as down
-# until the dialer has connected again; a local process that exited is gone.
-worker_up <- function(w) {
-  if (w$dead || is.null(w$sock)) return(FALSE)
+# Is the worker reachable? Pipe events bump the pool's pipe cv; only then are
+# the workers' connections looked at again (an NNG stat costs far more than
+# a dispatch). A connection that failed a call counts as down until the
+# dialer has connected again; a local process that exited is gone for good.
+pool_refresh <- function(pool) {
+  v <- nanonext::cv_value(pool$pcv)
+  if (identical(v, pool$pcv_seen)) return(invisible())
+  pool$pcv_seen <- v
+  for (w in pool$workers) worker_check(w)
+  invisible()
+}
+
+worker_check <- function(w) {
+  if (w$dead || is.null(w$sock)) {
+    w$up <- FALSE
+    return(invisible())
+  }
   pipes <- stat(w$sock, "pipes")
   up <- is.numeric(pipes) && pipes >= 1
   if (up && !is.na(w$lost)) {
@@ -457,7 +473,8 @@ worker_up <- function(w) {
     if (up) w$lost <- NA_real_
   }
   if (!up && !is.null(w$server) && !w$server$process$is_alive()) worker_dead(w)
-  up
+  w$up <- up
+  invisible()
 }
 
 worker_connects <- function(w) {
@@ -466,28 +483,33 @@ worker_connects <- function(w) {
   if (is.numeric(n)) n else 0
 }
 
+# A call saw the connection drop (the pipe event may come later).
 worker_lost <- function(w) {
+  w$up <- FALSE
+  if (is.null(w$sock)) return(invisible())
   w$lost <- worker_connects(w)
   if (!is.null(w$server) && !w$server$process$is_alive()) worker_dead(w)
 }
 
 worker_dead <- function(w) {
   w$dead <- TRUE
+  w$up <- FALSE
   if (!is.null(w$sock)) try(suppressWarnings(close(w$sock)), silent = TRUE)
   w$sock <- NULL
 }
 
 worker_state <- function(w) {
-  if (w$dead) "exited" else if (is.null(w$sock)) "closed" else if (worker_up(w)) "up" else "down"
+  if (w$dead) "exited" else if (is.null(w$sock)) "closed" else if (w$up) "up" else "down"
 }
 
 # The live worker with the least work in flight (relative to its slots), or
 # NULL. `slots` caps the calls per worker (NULL: no cap); `avoid`: ids.
 pool_pick <- function(pool, slots = NULL, avoid = integer()) {
+  pool_refresh(pool)
   best <- NULL
   best_load <- Inf
   for (w in pool$workers) {
-    if (w$id %in% avoid || !worker_up(w)) next
+    if (!w$up || w$id %in% avoid) next
     cap <- if (is.null(slots)) Inf else if (is.function(slots)) slots(w) else slots
     if (w$busy >= cap) next
     load <- (w$busy + 1) / w$cores
@@ -631,6 +653,7 @@ pool_call_aio <- function(pool, func_name, data, timeout = NULL) {
 mangoro_pool_workers <- function(pool) {
   check_pool(pool)
   pool_prune(pool)
+  pool_refresh(pool)
   ws <- pool$workers
   data.frame(
     id = vapply(ws, function(w) w$id, 0L),
@@ -717,7 +740,7 @@ close.mangoro_pool <- function(con, grace = 5000, ...) {
       p <- stat(w$sock, "pipes")
       is.numeric(p) && p > 0
     }, remote)
-    if (length(remote)) until(con$cv, max(1, deadline - mclock()))
+    if (length(remote)) until(con$pcv, max(1, deadline - mclock()))
   }
   # Local: signal all first, so they shut down together.
   local <- Filter(function(w) !is.null(w$server), con$workers)
