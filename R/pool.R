@@ -311,6 +311,7 @@ pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadlin
   }
   port <- nanonext::opt(pool$announce$listener[[1L]], "tcp-bound-port")
   announce <- sprintf("tcp://%s:%d", near, port)
+  start_call <- quote(start(binary, name, announce, token, near, gomaxprocs, timeout))
   expected <- 0L
   for (g in seq_along(configs)) {
     cfg <- configs[[g]]
@@ -319,7 +320,7 @@ pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadlin
     pool$groups[[g]] <- list(id = id, expected = count)
     mirai::daemons(n[[g]], url = url, remote = cfg, dispatcher = TRUE, ..., .compute = id)
     pool$groups[[g]]$tasks <- mirai::everywhere(
-      start(binary, name, announce, token, near, gomaxprocs, timeout),
+      start_call,
       .args = list(start = pool_daemon_start, binary = bytes, name = pool$name, announce = announce,
                    token = token, near = near, gomaxprocs = gomaxprocs,
                    timeout = max(1, deadline - mclock())),
