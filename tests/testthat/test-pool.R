@@ -256,3 +256,26 @@ test_that("a pool launched by mirai into two network namespaces works, survives 
   expect_identical(wait_pids_exit(before, 10000), integer())
   expect_identical(unlist(lapply(hosts$names, netns_pids)), integer())
 })
+
+test_that("a pool that is garbage-collected stops its workers", {
+  pids <- local({
+    pool <- mangoro_pool(test_program("rpc-example"), n = 2, gomaxprocs = 1)
+    mangoro_pool_pids(pool)
+  })
+  expect_true(all(vapply(pids, pid_running, NA)))
+  gc()
+  expect_false(any(vapply(pids, pid_running, NA)))
+})
+
+test_that("remote daemons that never report give a start error within the timeout", {
+  skip_if_not_installed("mirai")
+  t0 <- mclock_ms()
+  # `true` runs instead of the daemon: nothing ever connects or reports.
+  e <- expect_error(
+    mangoro_pool(test_program("rpc-example"), remote = mirai::remote_config("true", args = "."),
+                 host = "127.0.0.1", insecure = TRUE, timeout = 1500),
+    class = "mangoro_start_error"
+  )
+  expect_lt(mclock_ms() - t0, 6000)
+  expect_match(conditionMessage(e), "Only 0 of 1 remote workers started before the timeout")
+})
