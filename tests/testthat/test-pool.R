@@ -279,3 +279,20 @@ test_that("remote daemons that never report give a start error within the timeou
   expect_lt(mclock_ms() - t0, 6000)
   expect_match(conditionMessage(e), "Only 0 of 1 remote workers started before the timeout")
 })
+
+test_that("an interrupted map cancels its calls in flight at once", {
+  skip_on_os("windows")
+  pool <- local_pool(n = 2, gomaxprocs = 1)
+  t0 <- mclock_ms()
+  res <- tryCatch(
+    mangoro_map(pool, "sleep", data.frame(ms = c(10, 10, rep(5000, 6))), chunk_size = 1,
+                progress = function(done, total) {
+                  if (done == 2L) tools::pskill(Sys.getpid(), tools::SIGINT)
+                }),
+    interrupt = function(e) "interrupted"
+  )
+  expect_identical(res, "interrupted")
+  expect_lt(mclock_ms() - t0, 4000)
+  expect_identical(mangoro_pool_workers(pool)$busy, c(0L, 0L))
+  expect_identical(mangoro_rpc_call(pool, "add", data.frame(x = 1, y = 1))$result, 2)
+})
