@@ -115,7 +115,10 @@ map_constants <- function(consts) {
 }
 
 map_chunk <- function(data, idx, consts) {
-  chunk <- if (is.data.frame(data)) data[idx, , drop = FALSE] else lapply(data, `[`, idx)
+  # Column by column: `[.data.frame` costs more than the call itself for
+  # small chunks; data frame columns (structs) need it.
+  nested <- is.data.frame(data) && any(vapply(data, is.data.frame, NA))
+  chunk <- if (nested) data[idx, , drop = FALSE] else lapply(data, `[`, idx)
   if (length(consts)) {
     chunk <- c(as.list(chunk), lapply(consts, rep_len, length(idx)))
   }
