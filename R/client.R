@@ -369,6 +369,7 @@ new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
 #'   signalled with their classes, as in [mangoro_rpc_call()].
 #' @export
 mangoro_aio_result <- function(x) {
+  if (inherits(x, "mangoro_pool_aio")) return(pool_aio_result(x)) # pool hook (R/pool.R)
   if (is.list(x) && !is.environment(x)) return(lapply(x, mangoro_aio_result))
   if (!inherits(x, "mangoro_aio")) {
     mangoro_abort(c("`x` must be a mangoro_aio from mangoro_rpc_call_aio().",

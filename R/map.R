@@ -181,14 +181,26 @@ map_run <- function(pool, func_name, data, rows, consts, inflight, retry, t, pro
                                                  done, total))
       fail(cnd)
     }
+    # Woken by a reply, a timeout or a lost connection (error 19), or after a
+    # second: then a request sent just as its worker's connection closed,
+    # which would wait for a pipe that never returns, is found by the
+    # worker's state (kept current by pipe events) and counted as lost.
     nanonext::until_(pool$cv, 1000L)
     nanonext::cv_reset(pool$cv)
-    ready <- which(!vapply(fl_aio, unresolved, NA))
+    pool_refresh(pool)
+    resolved <- !vapply(fl_aio, unresolved, NA)
+    stranded <- !resolved & !vapply(fl_worker, function(w) w$up, NA)
+    ready <- which(resolved | stranded)
     for (i in ready) {
       k <- fl_chunk[[i]]
       w <- fl_worker[[i]]
       w$busy <- w$busy - 1L
-      value <- pool_reply(pool, w, fl_aio[[i]]$data, func_name)
+      value <- if (stranded[[i]]) {
+        nanonext::stop_aio(fl_aio[[i]])
+        pool_gone_condition(pool, w, sprintf("the call to %s()", func_name))
+      } else {
+        pool_reply(pool, w, fl_aio[[i]]$data, func_name)
+      }
       if (!inherits(value, "condition")) {
         results[[k]] <- value
         done <- done + 1L

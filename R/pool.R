@@ -546,6 +546,10 @@ pool_reply <- function(pool, w, reply, func_name) {
       class = "mangoro_timeout_error", worker = w$id, url = w$url
     ))
   }
+  if (code == 20L) {
+    return(mangoro_condition(sprintf("The call to %s() was cancelled.", func_name),
+                             class = "mangoro_cancelled_error", worker = w$id))
+  }
   worker_lost(w)
   pool_gone_condition(pool, w, what, code)
 }
@@ -604,8 +608,29 @@ pool_prune <- function(pool) {
 
 # Called from mangoro_rpc_call() for a pool target.
 pool_call <- function(pool, func_name, data, timeout = NULL) {
-  aio <- pool_call_aio(pool, func_name, data, timeout)
-  mangoro_aio_result(aio)
+  pool_aio_result(pool_call_aio(pool, func_name, data, timeout))
+}
+
+# Called from mangoro_aio_result() for a pool aio. The reply, a timeout or a
+# lost connection (error 19) resolve the aio and signal the pool's cv. A
+# request sent just as its worker's connection closed may instead wait for a
+# pipe that never comes back: each wake-up (at least once a second) also
+# looks at the worker's connection, which pipe events keep current.
+pool_aio_result <- function(x) {
+  pool <- x$.mangoro_pool
+  w <- x$.mangoro_worker_env
+  while (unresolved(x)) {
+    nanonext::until_(pool$cv, 1000L)
+    if (!unresolved(x)) break
+    pool_refresh(pool)
+    if (!w$up) {
+      assign(".mangoro_lost", TRUE, envir = x)
+      nanonext::stop_aio(x)
+    }
+  }
+  value <- x$data
+  if (inherits(value, "error")) stop(value)
+  value
 }
 
 # Called from mangoro_rpc_call_aio() for a pool target: a mangoro_aio (a
@@ -618,7 +643,7 @@ pool_call_aio <- function(pool, func_name, data, timeout = NULL) {
   w <- pool_pick(pool)
   if (is.null(w)) stop(pool_none_up(pool))
   t <- request_timeout(timeout)
-  aio <- pool_send(w, msg, t)
+  aio <- pool_send(w, msg, t, pool$cv)
   pool$aios[[length(pool$aios) + 1L]] <- list(w = w, aio = aio)
   raw_data <- activeBindingFunction("data", aio)
   rm("data", envir = aio)
@@ -627,6 +652,9 @@ pool_call_aio <- function(pool, func_name, data, timeout = NULL) {
     if (!is.null(decoded)) return(decoded)
     reply <- raw_data()
     if (unresolved(reply)) return(reply)
+    if (nanonext::is_error_value(reply) && reply == 20L && isTRUE(aio$.mangoro_lost)) {
+      reply <- 19L # cancelled by pool_aio_result(): the connection is gone
+    }
     decoded <<- pool_reply(pool, w, reply, func_name)
     decoded
   }, aio)
@@ -634,6 +662,8 @@ pool_call_aio <- function(pool, func_name, data, timeout = NULL) {
   assign(".mangoro_target", list(server = NULL), envir = aio)
   assign(".mangoro_deadline", if (is.null(t)) Inf else mclock() + t, envir = aio)
   assign(".mangoro_worker", w$id, envir = aio)
+  assign(".mangoro_worker_env", w, envir = aio)
+  assign(".mangoro_pool", pool, envir = aio)
   class(aio) <- c("mangoro_pool_aio", "mangoro_aio", "recvAio")
   aio
 }

@@ -250,6 +250,15 @@ test_that("a pool launched by mirai into two network namespaces works, survives 
   expect_identical(res, ms)
   expect_identical(mangoro_pool_workers(pool)$state, c("down", "up"))
 
+  # Kill the second worker's daemon, not the worker: the worker follows it.
+  ns2 <- hosts$names[match(ws$host[2], hosts$addresses)]
+  daemon <- setdiff(netns_pids(ns2), ws$pid[2])
+  expect_length(daemon, 1L)
+  tools::pskill(daemon, tools::SIGKILL)
+  expect_identical(wait_pids_exit(ws$pid[2], 10000), integer())
+  expect_error(mangoro_rpc_call(pool, "add", data.frame(x = 1, y = 1)), class = "mangoro_server_gone")
+  expect_identical(mangoro_pool_workers(pool)$state, c("down", "down"))
+
   before <- unlist(lapply(hosts$names, netns_pids))
   expect_gt(length(before), 0L)
   close(pool)
