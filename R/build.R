@@ -65,6 +65,10 @@
 #'   see 'Build cache'.
 #' @param ... Further arguments for `go build`, as unnamed character strings
 #'   (e.g. `"-race"`, `"-tags=foo"`).
+#' @param goos,goarch Character scalars or `NULL` (default: this platform):
+#'   the target of a cross-compilation, as Go names them (`go tool dist
+#'   list`), e.g. `goos = "linux", goarch = "arm64"`. Both or neither. A
+#'   default `out` is then named `<name>-<goos>-<goarch>`.
 #' @param rebuild Logical, default `FALSE`: compile even if nothing changed.
 #' @param quiet Logical, default `FALSE`: suppress the messages that show the
 #'   command and progress, and the one about arrow's old import path.
@@ -80,17 +84,18 @@
 #' bin <- mangoro_go_build(src)
 #' file.exists(bin)
 mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL, ...,
-                             rebuild = FALSE, quiet = FALSE) {
+                             goos = NULL, goarch = NULL, rebuild = FALSE, quiet = FALSE) {
   extra <- build_flags(...)
   files <- build_sources(src)
   rewritten <- old_arrow_imports(files, quiet)
   on.exit(unlink(rewritten), add = TRUE)
-  out <- build_output(out, src)
+  platform <- go_platform(goos, goarch) # cross-compiling (R/cross.R)
+  out <- if (is.null(out)) platform_output(build_output(NULL, src), platform) else build_output(out, src)
   go <- mangoro_go_binary()
   gocache <- resolve_gocache(gocache)
   module <- mangoro_go_module()
 
-  key <- build_key(files, out, extra, go, module)
+  key <- build_key(files, out, c(extra, platform_key(platform)), go, module)
   stamp <- build_stamp_path(out)
   if (!isTRUE(rebuild) && build_is_current(stamp, key, out)) {
     if (!quiet) message("mangoro: ", out, " is up to date (rebuild = TRUE forces a build)")
@@ -114,7 +119,7 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
   }
   dir.create(dirname(out), recursive = TRUE, showWarnings = FALSE)
   started <- Sys.time()
-  res <- processx::run(go, args, wd = module, env = go_env(gocache, gomaxprocs),
+  res <- processx::run(go, args, wd = module, env = c(go_env(gocache, gomaxprocs), platform),
                        error_on_status = FALSE, stderr_to_stdout = TRUE)
   if (res$status != 0L) {
     output <- user_paths(res$stdout, files, module, pkgdir, rewritten)

@@ -56,6 +56,7 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 #' close(srv)
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
+  if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   target <- rpc_target(sock)
   msg <- message_encode_call(func_name, data)
   check_message_size(msg, target, timeout)
@@ -77,6 +78,7 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
 #'   data.frame or rejects with the classed error.
 #' @export
 mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
+  if (inherits(sock, "mangoro_pool")) return(pool_call_aio(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   target <- rpc_target(sock)
   msg <- message_encode_call(func_name, data)
   check_message_size(msg, target, timeout)
@@ -442,6 +444,7 @@ new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
 #'   signalled with their classes, as in [mangoro_rpc_call()].
 #' @export
 mangoro_aio_result <- function(x) {
+  if (inherits(x, "mangoro_pool_aio")) return(pool_aio_result(x)) # pool hook (R/pool.R)
   if (is.list(x) && !is.environment(x)) return(lapply(x, mangoro_aio_result))
   if (!inherits(x, "mangoro_aio")) {
     mangoro_abort(c("`x` must be a mangoro_aio from mangoro_rpc_call_aio().",

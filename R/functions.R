@@ -38,7 +38,7 @@
 #' go$echoString(c("a", NA))
 #' close(srv)
 mangoro_function <- function(server, name, simplify = TRUE, timeout = NULL) {
-  if (!inherits(server, "mangoro_server")) {
+  if (!inherits(server, c("mangoro_server", "mangoro_pool"))) { # pool hook (R/pool.R)
     mangoro_abort(c("`server` must be a mangoro_server from mangoro_server_start().",
                     sprintf("Got: %s.", format_value(server))), "mangoro_input_error")
   }
@@ -59,7 +59,7 @@ mangoro_function <- function(server, name, simplify = TRUE, timeout = NULL) {
 #' @rdname mangoro_function
 #' @export
 mangoro_functions <- function(server, simplify = TRUE, timeout = NULL) {
-  if (!inherits(server, "mangoro_server")) {
+  if (!inherits(server, c("mangoro_server", "mangoro_pool"))) { # pool hook (R/pool.R)
     mangoro_abort("`server` must be a mangoro_server from mangoro_server_start().",
                   "mangoro_input_error")
   }
