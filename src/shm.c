@@ -211,6 +211,7 @@ static int sweep(long only_pid) {
 }
 
 static int shm_supported = 1;
+static long getpid_or_0(void) { return (long) getpid(); }
 
 #else // not Linux: the socket path only
 
@@ -227,6 +228,7 @@ int mangoro_shm_unlink(const char *name) { (void) name; return 0; }
 void mangoro_shm_unmap(mangoro_shm_seg *seg) { seg->addr = NULL; }
 static int sweep(long only_pid) { (void) only_pid; return 0; }
 static int shm_supported = 0;
+static long getpid_or_0(void) { return 0; }
 
 #endif
 
@@ -355,7 +357,14 @@ static void view_methods(R_altrep_class_t cls) {
   R_set_altvec_Dataptr_or_null_method(cls, view_dataptr_or_null);
 }
 
+// At exit, R removes the names of the segments it made that no peer took
+// (a call abandoned by an exiting session). Not on kill -9: see SHM.md.
+static void sweep_own(SEXP x) { (void) x; sweep((long) getpid_or_0()); }
+
 void mangoro_init_altrep_shm(DllInfo *dll) {
+  SEXP sentinel = R_MakeExternalPtr(NULL, R_NilValue, R_NilValue);
+  R_PreserveObject(sentinel);
+  R_RegisterCFinalizerEx(sentinel, sweep_own, TRUE);
   view_real = R_make_altreal_class("mangoro_view_real", "mangoro", dll);
   view_methods(view_real);
   R_set_altreal_Elt_method(view_real, view_real_elt);
