@@ -154,7 +154,10 @@ int mangoro_shm_open(const unsigned char *handle, size_t len, uint64_t max_paylo
   if ((st.st_mode & 07777) != 0600) { *why = "the segment's mode is not 0600"; close(fd); return -1; }
   if ((uint64_t) st.st_size != (uint64_t) size) { *why = "the segment's size does not match its handle"; close(fd); return -1; }
   // Private mapping: pages are shared until R writes to one (copy-on-write).
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  // Not MAP_POPULATE: on a writable private mapping it would copy every page,
+  // and lazy read faults (with the kernel's fault-around) measured cheaper
+  // than populating read-only, besides costing only what is read.
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   close(fd);
   if (p == MAP_FAILED) { *why = strerror(errno); return -1; }
   const unsigned char *h = p;

@@ -110,8 +110,10 @@ func Open(h Handle, maxLength uint64) (*Segment, error) {
 	case uint64(st.Size) != size:
 		return nil, fmt.Errorf("%w: %s has %d bytes, its handle says %d", ErrRefused, h.Name, st.Size, size)
 	}
+	// Not MAP_POPULATE: on a writable private mapping it would copy every
+	// page to break copy-on-write; lazy read faults cost only what is read.
 	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_PRIVATE|syscall.MAP_POPULATE)
+		syscall.MAP_PRIVATE)
 	if err != nil {
 		return nil, fmt.Errorf("rgoipc: shm: map %s: %w", h.Name, err)
 	}

@@ -40,6 +40,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if err := sock.SetOption(mangos.OptionMaxRecvSize, 1<<31-1); err != nil {
+		log.Fatal(err)
+	}
 	if err := sock.Listen(os.Args[1]); err != nil {
 		log.Fatal(err)
 	}
