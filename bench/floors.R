@@ -59,15 +59,19 @@ md_table <- function(df, digits = 3) {
     apply(cells, 1, function(r) paste0("| ", paste(r, collapse = " | "), " |")))
 }
 get <- function(df, w, col) df[df$what == w, col][[1L]]
-wide <- reshape(pay_res[, c("payload", "what", "median_s")], idvar = "payload", timevar = "what",
-                direction = "wide")
-names(wide) <- sub("^median_s\\.", "", names(wide))
-wide$payload <- format_bytes(wide$payload)
-for (k in setdiff(names(wide), "payload")) wide[[k]] <- wide[[k]] * 1e3
-wide$socket_vs_transport <- wide$socket / wide$transport
-wide$socket_vs_local_r <- wide$socket / wide$local_r
-wide$socket_vs_mirai <- wide$socket / wide$mirai
-if ("shm_proto" %in% names(wide)) wide$shm_proto_vs_socket <- wide$shm_proto / wide$socket
+widen <- function(col) {
+  w <- reshape(pay_res[, c("payload", "what", col)], idvar = "payload", timevar = "what", direction = "wide")
+  names(w) <- sub(paste0("^", col, "\\."), "", names(w))
+  w$payload <- format_bytes(w$payload)
+  for (k in setdiff(names(w), "payload")) w[[k]] <- w[[k]] * 1e3
+  w$socket_vs_transport <- w$socket / w$transport
+  w$socket_vs_local_r <- w$socket / w$local_r
+  w$socket_vs_mirai <- w$socket / w$mirai
+  if ("shm_proto" %in% names(w)) w$shm_proto_vs_socket <- w$shm_proto / w$socket
+  w
+}
+wide <- widen("min_s")
+wide_median <- widen("median_s")
 
 lines <- c(
   "# Floors (issue 13, round one)", "",
@@ -75,9 +79,12 @@ lines <- c(
           format(Sys.time(), "%Y-%m-%d %H:%M UTC", tz = "UTC"), elapsed, parallel::detectCores(),
           sub(" [0-9]+/.*", "", load_before), sub(" [0-9]+/.*", "", load_after)),
   "(other jobs shared the machine: absolute figures are noisy, ratios within one run hold better).", "",
-  "## Time against payload size (`add`, milliseconds, medians)", "",
+  "## Time against payload size (`add`, milliseconds)", "",
   "![time against payload](payload.png)", "",
+  "Fastest iteration (what the plot shows: on a shared machine the best estimate of a path's own cost):", "",
   md_table(wide), "",
+  "Medians (include the time slices other jobs took):", "",
+  md_table(wide_median), "",
   "Columns: `socket` = `mangoro_rpc_call(srv, \"add\", df)`; `transport` = raw NNG echo of the same",
   "request message (bench/go/rawecho, ipc); `memcpy` = one memcpy of the payload into warm memory (the",
   "real lower bound for handing R's vectors to another process: at least one copy, none cheaper);",
