@@ -22,7 +22,7 @@ shm_write <- function(segment, offset, x) invisible(.Call(mangoro_c_shm_write, s
 shm_open <- function(handle, max_size = 2^46) {
   res <- .Call(mangoro_c_shm_open, handle, max_size)
   if (is.character(res)) {
-    mangoro_abort(c("Refused a shared memory segment from the peer: ", res),
+    mangoro_abort(paste0("Refused a shared memory segment from the peer: ", res, "."),
                   class = c("mangoro_shm_refused_error", "mangoro_protocol_error"), reason = res)
   }
   res

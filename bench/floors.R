@@ -108,7 +108,8 @@ lines <- c(
   sprintf("* Materializing all: %.2fx `unserialize()` of the same vector (goal <= 1.2x).",
           get(lazy_res, "lazy_materialize_all", "median_ms") / get(lazy_res, "unserialize_floor", "median_ms")),
   "* Each timing starts after gc(), with the strings absent from R's CHARSXP cache (the source vector",
-  "  is dropped before timing), so each path creates its strings."
+  "  is dropped before timing), so each path creates its strings. Wall times of this size swing 2x on a",
+  "  shared machine; `sh bench/lazy_callgrind.sh` counts instructions instead (bench/PROFILE.md)."
 )
 writeLines(lines, file.path(bench_dir, "FLOORS.md"))
 step(sprintf("wrote %s and %s in %.0f s", file.path(bench_dir, "FLOORS.md"),

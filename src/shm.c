@@ -20,11 +20,54 @@
 #include <errno.h>
 #include <R_ext/Altrep.h>
 
-static const unsigned char seg_magic[8] = {'M', 'A', 'N', 'G', 'O', 'S', 'H', 'M'};
 static const unsigned char handle_magic[4] = {'M', 'G', 'S', 'H'};
 
 static void put_le(unsigned char *p, uint64_t v, int w) {
   for (int i = 0; i < w; i++) { p[i] = (unsigned char) (v & 0xff); v >>= 8; }
+}
+
+size_t mangoro_shm_handle(const mangoro_shm_seg *seg, unsigned char *out) {
+  size_t nl = strlen(seg->name);
+  memcpy(out, handle_magic, 4);
+  out[4] = MANGORO_SHM_VERSION;
+  out[5] = (unsigned char) nl;
+  out[6] = out[7] = 0;
+  put_le(out + 8, seg->payload_len, 8);
+  memcpy(out + MANGORO_SHM_HANDLE_FIXED, seg->name, nl);
+  return MANGORO_SHM_HANDLE_FIXED + nl;
+}
+
+#if defined(__linux__)
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <signal.h>
+#include <dirent.h>
+#include <sys/random.h>
+#include <stdio.h>
+
+static const unsigned char seg_magic[8] = {'M', 'A', 'N', 'G', 'O', 'S', 'H', 'M'};
+
+// POSIX shared memory objects live in /dev/shm on Linux; opening the file
+// directly is what glibc's shm_open does, needs no -lrt on older glibc, and
+// is what the Go side does too.
+static int shm_path(const char *name, char *out, size_t n) {
+  return snprintf(out, n, "/dev/shm%s", name) < (int) n ? 0 : -1;
+}
+
+static int seg_open(const char *name, int flags, mode_t mode) {
+  char path[MANGORO_SHM_NAME_MAX + 16];
+  if (shm_path(name, path, sizeof(path)) != 0) { errno = ENAMETOOLONG; return -1; }
+  return open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+static int seg_unlink(const char *name) {
+  char path[MANGORO_SHM_NAME_MAX + 16];
+  if (shm_path(name, path, sizeof(path)) != 0) { errno = ENAMETOOLONG; return -1; }
+  return unlink(path);
 }
 
 static uint64_t get_le(const unsigned char *p, int w) {
@@ -62,29 +105,6 @@ static int parse_name(const char *name, size_t len, uint64_t *pid, unsigned char
   return 1;
 }
 
-size_t mangoro_shm_handle(const mangoro_shm_seg *seg, unsigned char *out) {
-  size_t nl = strlen(seg->name);
-  memcpy(out, handle_magic, 4);
-  out[4] = MANGORO_SHM_VERSION;
-  out[5] = (unsigned char) nl;
-  out[6] = out[7] = 0;
-  put_le(out + 8, seg->payload_len, 8);
-  memcpy(out + MANGORO_SHM_HANDLE_FIXED, seg->name, nl);
-  return MANGORO_SHM_HANDLE_FIXED + nl;
-}
-
-#if defined(__linux__)
-
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <signal.h>
-#include <dirent.h>
-#include <sys/random.h>
-#include <stdio.h>
-
 int mangoro_shm_create(uint64_t payload_len, mangoro_shm_seg *seg, const char **why) {
   memset(seg, 0, sizeof(*seg));
   if (payload_len > (uint64_t) 1 << 46) { *why = "the payload is too large for a segment"; return -1; }
@@ -96,7 +116,7 @@ int mangoro_shm_create(uint64_t payload_len, mangoro_shm_seg *seg, const char **
     snprintf(seg->name, sizeof(seg->name), "/mangoro-%ld-%02x%02x%02x%02x%02x%02x%02x%02x",
              (long) getpid(), token[0], token[1], token[2], token[3], token[4], token[5],
              token[6], token[7]);
-    fd = shm_open(seg->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    fd = seg_open(seg->name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0 && errno != EEXIST) { *why = strerror(errno); return -1; }
   }
   if (fd < 0) { *why = "could not find a free segment name"; return -1; }
@@ -104,13 +124,13 @@ int mangoro_shm_create(uint64_t payload_len, mangoro_shm_seg *seg, const char **
   if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t) size) != 0) {
     *why = strerror(errno);
     close(fd);
-    shm_unlink(seg->name);
+    seg_unlink(seg->name);
     return -1;
   }
   // MAP_POPULATE: fault every page in one go (the writer touches all of them).
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   close(fd);
-  if (p == MAP_FAILED) { *why = strerror(errno); shm_unlink(seg->name); return -1; }
+  if (p == MAP_FAILED) { *why = strerror(errno); seg_unlink(seg->name); return -1; }
   unsigned char *h = p;
   memset(h, 0, MANGORO_SHM_HEADER);
   memcpy(h, seg_magic, 8);
@@ -145,7 +165,7 @@ int mangoro_shm_open(const unsigned char *handle, size_t len, uint64_t max_paylo
   if (!parse_name(seg->name, nl, NULL, token)) { *why = "the segment name is not a mangoro segment name"; return -1; }
   if (plen > max_payload || plen > ((uint64_t) 1 << 46)) { *why = "the segment is larger than allowed"; return -1; }
   size_t size = MANGORO_SHM_HEADER + (size_t) plen;
-  int fd = shm_open(seg->name, O_RDONLY, 0);
+  int fd = seg_open(seg->name, O_RDONLY, 0);
   if (fd < 0) { *why = errno == ENOENT ? "the segment does not exist (expired or already taken)" : strerror(errno); return -1; }
   struct stat st;
   if (fstat(fd, &st) != 0) { *why = strerror(errno); close(fd); return -1; }
@@ -169,7 +189,7 @@ int mangoro_shm_open(const unsigned char *handle, size_t len, uint64_t max_paylo
     return -1;
   }
   // Both sides have it now: the name has done its job.
-  shm_unlink(seg->name);
+  seg_unlink(seg->name);
   seg->addr = p;
   seg->size = size;
   seg->payload_len = plen;
@@ -177,7 +197,7 @@ int mangoro_shm_open(const unsigned char *handle, size_t len, uint64_t max_paylo
 }
 
 int mangoro_shm_unlink(const char *name) {
-  if (shm_unlink(name) == 0 || errno == ENOENT) return 0;
+  if (seg_unlink(name) == 0 || errno == ENOENT) return 0;
   return -1;
 }
 
@@ -207,7 +227,7 @@ static int sweep(long only_pid) {
     if (only_pid <= 0 && (pid == (uint64_t) getpid() || kill((pid_t) pid, 0) == 0 || errno != ESRCH)) continue;
     struct stat st;
     if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != getuid()) continue;
-    if (shm_unlink(path) == 0) removed++;
+    if (seg_unlink(path) == 0) removed++;
   }
   closedir(d);
   return removed;
