@@ -240,3 +240,25 @@ test_that("sweeping leaves live processes' segments alone", {
   ns$shm_sweep(0L)
   expect_identical(shm_names(Sys.getpid()), attr(seg, "name"))
 })
+
+test_that("random and mutated handles are refused, never crash", {
+  skip_if_no_shm()
+  seg <- ns$shm_create(64)
+  good <- attr(seg, "handle")
+  withr::defer(ns$shm_unlink(attr(seg, "name")))
+  set.seed(13)
+  refused <- 0L
+  for (i in 1:500) {
+    h <- as.raw(sample.int(256L, sample.int(70L, 1L), replace = TRUE) - 1L)
+    refused <- refused + inherits(tryCatch(ns$shm_open(h), mangoro_shm_refused_error = identity), "error")
+  }
+  expect_identical(refused, 500L)
+  # Every single-byte change of a valid handle is refused (the name, the
+  # length, the header fields), and the genuine segment stays in place.
+  for (i in seq_along(good)) {
+    h <- good
+    h[i] <- xor(h[i], as.raw(0x01))
+    expect_error(ns$shm_open(h), class = "mangoro_shm_refused_error")
+  }
+  expect_identical(shm_names(Sys.getpid()), attr(seg, "name"))
+})
