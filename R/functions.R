@@ -78,6 +78,7 @@ go_function <- function(server, name, entry, simplify, timeout) {
   fmls[optional] <- list(NULL)
   names(fmls) <- arg_names
   if (variadic) fmls <- c(fmls, alist(... = ))
+  converters <- arg_converters(entry)
 
   # Defined with `...` so code checks see it; formals() below sets the real ones.
   fn <- function(...) {
@@ -85,9 +86,9 @@ go_function <- function(server, name, entry, simplify, timeout) {
     env <- environment()
     args <- lapply(stats::setNames(nm = arg_names), function(a) eval(as.name(a), env))
     if (variadic) args <- c(args, list(...))
-    args <- args[!vapply(args, is.null, NA)]
+    args <- convert_args(args[!vapply(args, is.null, NA)], converters, arg_names)
     result <- mangoro_rpc_call(server, name, recycle_args(args, name), timeout = timeout)
-    if (simplify && ncol(result) == 1L) result[[1L]] else result
+    shape_result(result, entry, simplify)
   }
   formals(fn) <- fmls
   structure(fn, class = c("mangoro_function", "function"), go_name = name, go_entry = entry)
@@ -122,6 +123,7 @@ format.mangoro_function <- function(x, ...) {
   if (!is.null(entry$Metadata$variadic)) args <- c(args, sprintf("... %s", entry$Metadata$variadic))
   returns <- if (is.null(entry$ReturnType$Type)) "?" else entry$ReturnType$Type
   c(sprintf("<Go function> %s(%s) -> %s", attr(x, "go_name"), paste(args, collapse = ", "), returns),
+    if (!is.null(entry$Metadata$go_signature)) paste0("  ", entry$Metadata$go_signature),
     if (!is.null(entry$Metadata$description)) paste0("  ", entry$Metadata$description))
 }
 

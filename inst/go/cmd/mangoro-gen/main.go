@@ -2,9 +2,10 @@
 // Go files holding //mangoro:export functions and writes, into -out, the
 // files to build (see mangoro/internal/gen).
 //
-//	mangoro-gen -out DIR -file PATH -label LABEL [-file PATH -label LABEL ...]
+//	mangoro-gen -out DIR [-export NAME ...] -file PATH -label LABEL [-file PATH -label LABEL ...]
 //
-// LABEL names the file in messages (the user's path, or "code"). Problems
+// LABEL names the file in messages (the user's path, or "code"). -export
+// exports the function NAME as if it were marked. Problems
 // go to standard error, one per line, with exit status 1; usage errors
 // exit with 2. On success the exported functions are printed, one per
 // line: "<R name>\t<Go signature>".
@@ -21,11 +22,15 @@ import (
 )
 
 func main() {
-	var files, labels []string
+	var files, labels, also []string
 	out := flag.String("out", "", "directory to write the program's files to")
 	flag.Func("file", "a Go source file (repeat)", func(s string) error { files = append(files, s); return nil })
 	flag.Func("label", "the name of the preceding -file in messages", func(s string) error {
 		labels = append(labels, s)
+		return nil
+	})
+	flag.Func("export", "export this function as if marked (repeat)", func(s string) error {
+		also = append(also, s)
 		return nil
 	})
 	flag.Parse()
@@ -41,7 +46,7 @@ func main() {
 		}
 		srcs[i] = gen.Source{Label: labels[i], Src: b}
 	}
-	outFiles, funcs, err := gen.Generate(srcs)
+	outFiles, funcs, err := gen.Generate(srcs, also...)
 	if err != nil {
 		fail(err)
 	}

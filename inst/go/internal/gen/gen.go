@@ -70,9 +70,15 @@ type ErrorList []string
 func (e ErrorList) Error() string { return strings.Join(e, "\n") }
 
 // Generate checks srcs and returns the files of the program: the user's
-// files, wrapped, then MainFile. Problems are returned as an ErrorList.
-func Generate(srcs []Source) ([]File, []Func, error) {
-	g := &generator{fset: token.NewFileSet(), structs: map[string]*ast.StructType{}}
+// files, wrapped, then MainFile. The functions named in also are exported
+// as if marked (mangoro_go_function marks its function this way, so the
+// user's line numbers stay as written). Problems are returned as an
+// ErrorList.
+func Generate(srcs []Source, also ...string) ([]File, []Func, error) {
+	g := &generator{fset: token.NewFileSet(), structs: map[string]*ast.StructType{}, also: map[string]bool{}}
+	for _, name := range also {
+		g.also[name] = true
+	}
 	var files []File
 	var parsed []*ast.File
 	for i, s := range srcs {
@@ -157,6 +163,7 @@ type generator struct {
 	structs map[string]*ast.StructType
 	funcs   []Func
 	errs    ErrorList
+	also    map[string]bool
 }
 
 func (g *generator) errorf(pos token.Pos, format string, a ...any) {
@@ -199,7 +206,7 @@ func (g *generator) file(f *ast.File) {
 			continue
 		}
 		c, rname := directive(fd.Doc)
-		if c == nil {
+		if c == nil && !(fd.Recv == nil && g.also[fd.Name.Name]) {
 			continue
 		}
 		used[c] = true

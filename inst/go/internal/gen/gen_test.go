@@ -87,6 +87,14 @@ func helper() {}
 	}
 }
 
+func TestGenerateAlso(t *testing.T) {
+	src := "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}\n"
+	_, funcs, err := Generate([]Source{{Label: "code", Src: []byte(src)}}, "fib")
+	if err != nil || len(funcs) != 1 || funcs[0].RName != "fib" {
+		t.Fatalf("funcs %v, err %v", funcs, err)
+	}
+}
+
 func TestGenerateErrors(t *testing.T) {
 	tests := []struct {
 		name, src, want string

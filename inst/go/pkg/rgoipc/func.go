@@ -267,6 +267,9 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 		return nil, sig, err
 	}
 	sig.Returns = res.typ
+	if shape := res.shape(); shape != "" {
+		sig.Metadata = map[string]string{metaResultShape: shape}
+	}
 
 	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
 		in := make([]reflect.Value, 0, t.NumIn()+args.nvar)

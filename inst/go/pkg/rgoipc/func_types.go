@@ -43,6 +43,10 @@ func ResultNames(names ...string) FuncOption {
 }
 
 const (
+	// metaResultShape tells R how to present a result that is not one
+	// column: "raw" (one raw vector), "frame" (a data frame), "columns"
+	// (several results).
+	metaResultShape = "result_shape"
 	metaResultNames = "result_names"
 	// listMarker, as the last column of a one-row result, tells R to turn
 	// the row of list columns into a named list (results of unequal length).
@@ -577,4 +581,16 @@ func (r *results) build(b *ResultBuilder, sig *Signature, out []reflect.Value, v
 		d.Release()
 	}
 	b.Bool(listMarker, []bool{true}, nil)
+}
+
+func (r *results) shape() string {
+	switch {
+	case len(r.types) > 1:
+		return "columns"
+	case r.types[0].frame:
+		return "frame"
+	case r.types[0].scalar && r.types[0].typ.Kind == KindBinary:
+		return "raw"
+	}
+	return ""
 }
