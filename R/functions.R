@@ -80,15 +80,22 @@ go_function <- function(server, name, entry, simplify, timeout) {
   if (variadic) fmls <- c(fmls, alist(... = ))
   converters <- arg_converters(entry)
 
+  # The body names only dotted variables: Go parameter names (the formals)
+  # cannot start with a dot, so a parameter called `name` or `server` cannot
+  # shadow what the body needs.
+  .go <- list(server = server, name = name, entry = entry, simplify = simplify,
+              timeout = timeout, arg_names = arg_names, variadic = variadic,
+              converters = converters)
   # Defined with `...` so code checks see it; formals() below sets the real ones.
   fn <- function(...) {
     # Evaluating each formal makes R report a missing required one by name.
-    env <- environment()
-    args <- lapply(stats::setNames(nm = arg_names), function(a) eval(as.name(a), env))
-    if (variadic) args <- c(args, list(...))
-    args <- convert_args(args[!vapply(args, is.null, NA)], converters, arg_names)
-    result <- mangoro_rpc_call(server, name, recycle_args(args, name), timeout = timeout)
-    shape_result(result, entry, simplify)
+    .env <- environment()
+    .args <- lapply(stats::setNames(nm = .go$arg_names), function(a) eval(as.name(a), .env))
+    if (.go$variadic) .args <- c(.args, list(...))
+    .args <- convert_args(.args[!vapply(.args, is.null, NA)], .go$converters, .go$arg_names)
+    .result <- mangoro_rpc_call(.go$server, .go$name, recycle_args(.args, .go$name),
+                                timeout = .go$timeout)
+    shape_result(.result, .go$entry, .go$simplify)
   }
   formals(fn) <- fmls
   structure(fn, class = c("mangoro_function", "function"), go_name = name, go_entry = entry)

@@ -7,6 +7,7 @@
 source_state <- new.env(parent = emptyenv())
 source_state$sources <- list() # identity -> list(key, server, fns)
 source_state$gen <- NULL       # the generator binary, once checked this session
+source_state$packages <- list() # package name -> its Go functions (mangoro_package_functions)
 
 #' Define R functions from Go source
 #'

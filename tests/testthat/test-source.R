@@ -280,3 +280,13 @@ test_that("bad arguments are input errors", {
   expect_error(mangoro_go_function("x := 1"), "no Go function", class = "mangoro_input_error")
   expect_error(mangoro_source(code = "x", env = "global"), class = "mangoro_input_error")
 })
+
+test_that("Go parameters may have the names the R wrapper uses internally", {
+  skip_if_no_go()
+  f <- mangoro_go_function(
+    "func clash(name string, server int, args []float64, result bool) string {
+	return name + string(rune(48+server))
+}", quiet = TRUE)
+  expect_identical(f("go", 1L, 2, TRUE), "go1")
+  expect_identical(f(server = 2, name = "x", args = 0, result = FALSE), "x2")
+})
