@@ -85,17 +85,26 @@ go_function <- function(server, name, entry, simplify, timeout) {
   # shadow what the body needs.
   .go <- list(server = server, name = name, entry = entry, simplify = simplify,
               timeout = timeout, arg_names = arg_names, variadic = variadic,
-              converters = converters)
+              converters = if (any(!vapply(converters, is.null, NA))) converters,
+              frames = any(vapply(entry$Args, function(a) identical(a$Type$Type, "struct"), NA)),
+              shape = entry$Metadata$result_shape)
   # Defined with `...` so code checks see it; formals() below sets the real ones.
   fn <- function(...) {
     # Evaluating each formal makes R report a missing required one by name.
     .env <- environment()
     .args <- lapply(stats::setNames(nm = .go$arg_names), function(a) eval(as.name(a), .env))
     if (.go$variadic) .args <- c(.args, list(...))
-    .args <- convert_args(.args[!vapply(.args, is.null, NA)], .go$converters, .go$arg_names)
-    .result <- mangoro_rpc_call(.go$server, .go$name, recycle_args(.args, .go$name),
-                                timeout = .go$timeout)
-    shape_result(.result, .go$entry, .go$simplify)
+    .args <- .args[!vapply(.args, is.null, NA)]
+    if (!is.null(.go$converters)) .args <- convert_args(.args, .go$converters, .go$arg_names)
+    # Recycling is needed only when lengths differ (or rows of a data frame count).
+    .lens <- lengths(.args)
+    if (.go$frames || any(.lens != .lens[1L])) .args <- recycle_args(.args, .go$name)
+    .result <- mangoro_rpc_call(.go$server, .go$name, .args, timeout = .go$timeout)
+    if (is.null(.go$shape)) {
+      if (.go$simplify && length(.result) == 1L) .result[[1L]] else .result
+    } else {
+      shape_result(.result, .go$entry, .go$simplify)
+    }
   }
   formals(fn) <- fmls
   structure(fn, class = c("mangoro_function", "function"), go_name = name, go_entry = entry)

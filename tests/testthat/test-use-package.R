@@ -8,7 +8,7 @@ local_package <- function(name = "gopkg", .local_envir = parent.frame()) {
     paste("Package:", name), "Title: Go Functions for a Test", "Version: 0.1.0",
     "Authors@R: person(\"A\", \"Tester\", email = \"a@example.org\", role = c(\"aut\", \"cre\"))",
     "Description: Calls Go functions through mangoro, for a test.", "License: MIT + file LICENSE",
-    "Encoding: UTF-8", "Imports: stats"
+    "Encoding: UTF-8", "Suggests: knitr"
   ), file.path(dir, "DESCRIPTION"))
   writeLines(c("YEAR: 2026", "COPYRIGHT HOLDER: A Tester"), file.path(dir, "LICENSE"))
   dir
@@ -21,8 +21,8 @@ test_that("mangoro_use_package() writes the files and DESCRIPTION fields", {
                   c("inst/go/functions.go", "R/mangoro.R", "tests/testthat/test-mangoro.R",
                     "tests/testthat.R", "DESCRIPTION"))
   desc <- read.dcf(file.path(pkg, "DESCRIPTION"))
-  expect_match(desc[1, "Imports"], "stats,\\s+mangoro")
-  expect_match(desc[1, "Suggests"], "testthat")
+  expect_identical(unname(desc[1, "Imports"]), "mangoro")
+  expect_match(desc[1, "Suggests"], "knitr,\\s+testthat")
   expect_identical(unname(desc[1, "SystemRequirements"]), "Go (>= 1.23)")
   expect_identical(unname(desc[1, "Config/testthat/edition"]), "3")
   expect_match(readLines(file.path(pkg, "R", "mangoro.R")), "mangoro_package_functions(\"gopkg\")",
