@@ -87,25 +87,27 @@ go_function <- function(server, name, entry, simplify, timeout) {
               timeout = timeout, arg_names = arg_names, variadic = variadic,
               converters = if (any(!vapply(converters, is.null, NA))) converters,
               frames = any(vapply(entry$Args, function(a) identical(a$Type$Type, "struct"), NA)),
-              shape = entry$Metadata$result_shape)
+              shape = entry$Metadata$result_shape, optional = any(optional))
   # Defined with `...` so code checks see it; formals() below sets the real ones.
   fn <- function(...) {
-    # Evaluating each formal makes R report a missing required one by name.
-    .env <- environment()
-    .args <- lapply(stats::setNames(nm = .go$arg_names), function(a) eval(as.name(a), .env))
+    # `list(x = x, ...)` of the formals, written into the body below: R
+    # reports a missing required argument by name.
+    .args <- .collect
     if (.go$variadic) .args <- c(.args, list(...))
-    .args <- .args[!vapply(.args, is.null, NA)]
+    if (.go$optional) .args <- .args[!vapply(.args, is.null, NA)]
     if (!is.null(.go$converters)) .args <- convert_args(.args, .go$converters, .go$arg_names)
     # Recycling is needed only when lengths differ (or rows of a data frame count).
     .lens <- lengths(.args)
     if (.go$frames || any(.lens != .lens[1L])) .args <- recycle_args(.args, .go$name)
     .result <- mangoro_rpc_call(.go$server, .go$name, .args, timeout = .go$timeout)
     if (is.null(.go$shape)) {
-      if (.go$simplify && length(.result) == 1L) .result[[1L]] else .result
+      if (.go$simplify && length(.result) == 1L) .subset2(.result, 1L) else .result
     } else {
       shape_result(.result, .go$entry, .go$simplify)
     }
   }
+  collect <- as.call(c(as.name("list"), lapply(stats::setNames(nm = arg_names), as.name)))
+  body(fn) <- do.call(substitute, list(body(fn), list(.collect = collect)))
   formals(fn) <- fmls
   structure(fn, class = c("mangoro_function", "function"), go_name = name, go_entry = entry)
 }
