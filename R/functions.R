@@ -88,6 +88,7 @@ go_function <- function(server, name, entry, simplify, timeout) {
               converters = if (any(!vapply(converters, is.null, NA))) converters,
               frames = any(vapply(entry$Args, function(a) identical(a$Type$Type, "struct"), NA)),
               shape = entry$Metadata$result_shape, optional = any(optional))
+  .collect <- NULL # a placeholder, replaced in the body below (and seen by code checks)
   # Defined with `...` so code checks see it; formals() below sets the real ones.
   fn <- function(...) {
     # `list(x = x, ...)` of the formals, written into the body below: R
