@@ -59,10 +59,7 @@ const SupportedTypes = "float64, int32, int, int64, string, bool, time.Time, rgo
 	"[][]T and [][]byte (list columns); []S for a struct S with exported fields of the one-value " +
 	"types or pointers to them (a data frame); a leading context.Context; a final error result"
 
-var (
-	timeType = reflect.TypeOf(time.Time{})
-	dateType = reflect.TypeOf(Date(0))
-)
+var timeType = reflect.TypeOf(time.Time{})
 
 func init() {
 	addConv(Int32(), func(a arrow.Array) ([]int, error) {

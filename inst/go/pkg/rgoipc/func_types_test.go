@@ -17,6 +17,7 @@ type person struct {
 	Name    string   `r:"name"`
 	Age     *float64 // NA allowed
 	Born    Date     `r:"born"`
+	//lint:ignore U1000 Func must skip unexported fields
 	private int
 	Skip    string `r:"-"`
 }
@@ -86,7 +87,10 @@ func TestFuncTypeSignatures(t *testing.T) {
 
 func TestFuncTypeRegistrationErrors(t *testing.T) {
 	type bad struct{ M map[string]int }
-	type hidden struct{ x int }
+	type hidden struct {
+		//lint:ignore U1000 Func must refuse a struct without exported fields
+		x int
+	}
 	tests := []struct {
 		name string
 		fn   any
