@@ -14,9 +14,9 @@ import (
 )
 
 type person struct {
-	Name    string   `r:"name"`
-	Age     *float64 // NA allowed
-	Born    Date     `r:"born"`
+	Name string   `r:"name"`
+	Age  *float64 // NA allowed
+	Born Date     `r:"born"`
 	//lint:ignore U1000 Func must skip unexported fields
 	private int
 	Skip    string `r:"-"`
