@@ -131,7 +131,12 @@ mangoro_go_function <- function(code, ...) {
   }
   name <- sub("^\n?func[ \t]+([A-Za-z_][A-Za-z0-9_]*).*$", "\\1", heads)
   args <- list(...)
-  if (is.null(args$env)) args$env <- NULL
+  unknown <- setdiff(names(args), c("env", "rebuild", "quiet"))
+  if (length(args) && (is.null(names(args)) || any(!nzchar(names(args))) || length(unknown))) {
+    mangoro_abort(c("mangoro_go_function() takes `code` and, by name, `env`, `rebuild` and `quiet`.",
+                    if (length(unknown)) sprintf("Unknown: %s.", paste(unknown, collapse = ", "))),
+                  "mangoro_input_error")
+  }
   fns <- source_functions(NULL, code, args$env, isTRUE(args$rebuild), isTRUE(args$quiet),
                           also = name)
   fns[[name]]
@@ -142,6 +147,7 @@ source_functions <- function(file, code, env, rebuild, quiet, also) {
     mangoro_abort("`env` must be an environment, or NULL.", "mangoro_input_error")
   }
   src <- source_inputs(file, code)
+  if (!is.null(code)) on.exit(unlink(src$files), add = TRUE)
   identity <- if (is.null(file)) NULL else paste(src$files, collapse = "\n")
   key <- source_key(src, also)
 

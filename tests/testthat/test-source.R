@@ -290,3 +290,8 @@ test_that("Go parameters may have the names the R wrapper uses internally", {
   expect_identical(f("go", 1L, 2, TRUE), "go1")
   expect_identical(f(server = 2, name = "x", args = 0, result = FALSE), "x2")
 })
+
+test_that("mangoro_go_function() refuses unknown arguments", {
+  expect_error(mangoro_go_function("func f(x int) int { return x }", envir = globalenv()),
+               "Unknown: envir", class = "mangoro_input_error")
+})
