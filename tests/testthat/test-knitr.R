@@ -60,6 +60,13 @@ test_that("rmarkdown::render() of the document works", {
   dir <- withr::local_tempdir()
   input <- file.path(dir, "doc.Rmd")
   writeLines(rmd_lines, input)
-  out <- rmarkdown::render(input, rmarkdown::md_document(), envir = new.env(), quiet = TRUE)
-  expect_true(any(grepl("answer: 3 40", readLines(out), fixed = TRUE)))
+  # In a child R session: render() changes session state that later tests in
+  # this process trip over (a later server test hung after an in-process render).
+  env <- c("current", R_LIBS = paste(.libPaths(), collapse = .Platform$path.sep))
+  res <- processx::run(file.path(R.home("bin"), "Rscript"),
+                       c("-e", sprintf("rmarkdown::render(%s, rmarkdown::md_document(), quiet = TRUE)",
+                                       deparse(input))),
+                       env = env, error_on_status = FALSE, stderr_to_stdout = TRUE, timeout = 300)
+  expect_identical(res$status, 0L, info = res$stdout)
+  expect_true(any(grepl("answer: 3 40", readLines(file.path(dir, "doc.md")), fixed = TRUE)))
 })
