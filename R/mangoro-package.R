@@ -9,3 +9,9 @@
 #'
 #' @keywords internal
 "_PACKAGE"
+
+.onLoad <- function(libname, pkgname) {
+  # The knitr engine: now if knitr is loaded, else when it is.
+  setHook(packageEvent("knitr", "onLoad"), register_knitr_engine)
+  if (isNamespaceLoaded("knitr")) register_knitr_engine()
+}
