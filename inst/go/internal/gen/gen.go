@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"mangoro/internal/gotypes"
 )
 
 // Directive marks a function for export when it is a line of the
@@ -33,13 +35,6 @@ const Directive = "//mangoro:export"
 
 // MainFile is the name of the generated main file.
 const MainFile = "zz_mangoro_main.go"
-
-// SupportedTypes is the list shown when a type cannot be mapped. It must
-// match rgoipc.SupportedTypes (a test checks).
-const SupportedTypes = "float64, int32, int, int64, string, bool, time.Time, rgoipc.Date and []byte " +
-	"(one value); slices of those ([]float64, ...) and of pointers to them ([]*float64, nil = NA); " +
-	"[][]T and [][]byte (list columns); []S for a struct S with exported fields of the one-value " +
-	"types or pointers to them (a data frame); a leading context.Context; a final error result"
 
 // Source is one input file.
 type Source struct {
@@ -335,7 +330,7 @@ func (g *generator) unsupported(pos token.Pos, where, what string, t ast.Expr) {
 	var b bytes.Buffer
 	_ = printer.Fprint(&b, g.fset, t)
 	g.errorf(pos, "mangoro: %s: %s has type %s, which mangoro cannot map to R; supported: %s",
-		where, what, b.String(), SupportedTypes)
+		where, what, b.String(), gotypes.Supported)
 }
 
 // isScalar: a type Func maps to one value (or, in a slice, to a column).
@@ -451,7 +446,9 @@ func mainFile(funcs []Func) []byte {
 		}
 		opts = append(opts, "mangoro_rgoipc_.Meta(\"go_signature\", "+strconv.Quote(f.Signature)+")")
 		if len(f.Results) > 0 {
-			opts = append(opts, "mangoro_rgoipc_.ResultNames("+quoteAll(f.Results)+")")
+			// The key and its comma-separated value are what rgoipc reads
+			// and what R reads back from the manifest.
+			opts = append(opts, "mangoro_rgoipc_.Meta(\"result_names\", "+strconv.Quote(strings.Join(f.Results, ","))+")")
 		}
 		fmt.Fprintf(&b, "\tif err := mangoro_reg_.Func(%s, %s,\n\t\t%s); err != nil {\n", strconv.Quote(f.RName), f.GoName,
 			strings.Join(opts, ",\n\t\t"))

@@ -4,12 +4,21 @@ import (
 	"strings"
 	"testing"
 
+	"mangoro/internal/gotypes"
 	"mangoro/pkg/rgoipc"
 )
 
+// TestSupportedTypesMatchRgoipc checks that the generator and
+// rgoipc.Registry.Func refuse the same unmappable type with the same list
+// of supported types.
 func TestSupportedTypesMatchRgoipc(t *testing.T) {
-	if SupportedTypes != rgoipc.SupportedTypes {
-		t.Errorf("gen.SupportedTypes and rgoipc.SupportedTypes differ:\n%s\n%s", SupportedTypes, rgoipc.SupportedTypes)
+	src := "//mangoro:export\nfunc f(m map[string]int) float64 { return 0 }\n"
+	_, _, genErr := Generate([]Source{{Label: "code", Src: []byte(src)}})
+	regErr := rgoipc.NewRegistry().Func("f", func(m map[string]int) float64 { return 0 }, rgoipc.ArgNames("m"))
+	for who, err := range map[string]error{"generator": genErr, "rgoipc": regErr} {
+		if err == nil || !strings.HasSuffix(err.Error(), "supported: "+gotypes.Supported) {
+			t.Errorf("%s: error = %v, want one ending in the supported types", who, err)
+		}
 	}
 }
 
@@ -80,7 +89,7 @@ func helper() {}
 		t.Errorf("exported %d functions, want %d (helper must stay out)", len(funcs), len(tests))
 	}
 	main := string(files[1].Content)
-	for _, want := range []string{`Func("fib2", fib,`, `ArgNames("x", "k")`, `Describe("scale multiplies x by k.")`, `ResultNames("lo", "hi")`, "Main(mangoro_reg_)"} {
+	for _, want := range []string{`Func("fib2", fib,`, `ArgNames("x", "k")`, `Describe("scale multiplies x by k.")`, `Meta("result_names", "lo,hi")`, "Main(mangoro_reg_)"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("main file lacks %s:\n%s", want, main)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"mangoro/internal/gotypes"
 )
 
 // Func registers an ordinary Go function, deriving its signature from the
@@ -25,8 +26,12 @@ import (
 //
 // and the types of func_types.go: []int, time.Time and Date (with their
 // slices and pointer slices), []byte (one raw vector), [][]T (list
-// columns), []S for a struct S (a data frame, see SupportedTypes), and
-// several results (named with ResultNames).
+// columns), []S for a struct S with exported fields of the one-value types
+// or pointers to them (a data frame), and several results. Several results
+// become a data frame with one column per result, or a named list when
+// their lengths differ; name them in order with
+// Meta("result_names", "lo,hi") (comma-separated; without it the columns
+// are result1, result2, ...).
 //
 // int32 and int map to R integers, float64 to doubles (which also accept
 // R integers). A final variadic parameter (cols ...[]float64) takes any
@@ -245,7 +250,7 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 		g, ok := lookupGoType(t.In(i))
 		if !ok {
 			return nil, sig, fmt.Errorf("%w: parameter %d has unsupported type %v; supported: %s",
-				ErrInvalidSignature, i+1, t.In(i), SupportedTypes)
+				ErrInvalidSignature, i+1, t.In(i), gotypes.Supported)
 		}
 		params = append(params, g)
 		sig.Args = append(sig.Args, Arg{Type: g.typ})

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"mangoro/internal/gotypes"
 )
 
 // Date is a calendar day as R's Date stores it: days since 1970-01-01.
@@ -34,30 +35,18 @@ func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 // String formats d as YYYY-MM-DD.
 func (d Date) String() string { return d.Time().Format(time.DateOnly) }
 
-// ResultNames names the results of a function registered with Func that
-// returns several values (the error result aside). The result is then a
-// data frame with one column per result, or, when their lengths differ, a
-// named list. Without it the columns are result1, result2, ...
-func ResultNames(names ...string) FuncOption {
-	return Meta(metaResultNames, strings.Join(names, ","))
-}
-
 const (
 	// metaResultShape tells R how to present a result that is not one
 	// column: "raw" (one raw vector), "frame" (a data frame), "columns"
 	// (several results).
 	metaResultShape = "result_shape"
+	// metaResultNames, set with Meta(metaResultNames, "lo,hi"), names the
+	// results of a function with several (comma-separated, in order).
 	metaResultNames = "result_names"
 	// listMarker, as the last column of a one-row result, tells R to turn
 	// the row of list columns into a named list (results of unequal length).
 	listMarker = ".mangoro_named_list"
 )
-
-// SupportedTypes lists the Go types Func maps, for error messages.
-const SupportedTypes = "float64, int32, int, int64, string, bool, time.Time, rgoipc.Date and []byte " +
-	"(one value); slices of those ([]float64, ...) and of pointers to them ([]*float64, nil = NA); " +
-	"[][]T and [][]byte (list columns); []S for a struct S with exported fields of the one-value " +
-	"types or pointers to them (a data frame); a leading context.Context; a final error result"
 
 var timeType = reflect.TypeOf(time.Time{})
 
@@ -488,7 +477,7 @@ func newResults(t reflect.Type) (*results, error) {
 		g, ok := lookupGoType(t.Out(i))
 		if !ok {
 			return nil, fmt.Errorf("%w: result %d has unsupported type %v; supported: %s",
-				ErrInvalidSignature, i+1, t.Out(i), SupportedTypes)
+				ErrInvalidSignature, i+1, t.Out(i), gotypes.Supported)
 		}
 		if g.frame && n > 1 {
 			return nil, fmt.Errorf("%w: a %v result must be the only result", ErrInvalidSignature, t.Out(i))
@@ -507,7 +496,8 @@ func newResults(t reflect.Type) (*results, error) {
 	return r, nil
 }
 
-// columnNames returns the result column names, from ResultNames when given.
+// columnNames returns the result column names, from metaResultNames when
+// given.
 func (r *results) columnNames(sig *Signature) []string {
 	r.once.Do(func() {
 		r.names = make([]string, len(r.types))

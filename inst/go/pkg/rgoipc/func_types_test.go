@@ -195,12 +195,12 @@ func TestFuncTypeCalls(t *testing.T) {
 				sum += v
 			}
 			return sum, len(x), nil
-		}, []FuncOption{ArgNames("x"), ResultNames("sum", "n")}, func(m memory.Allocator) []col {
+		}, []FuncOption{ArgNames("x"), Meta("result_names", "sum,n")}, func(m memory.Allocator) []col {
 			return []col{{"x", f64(m, 1.0, 2.5)}}
 		}, "sum=[3.5];n=[2]"},
 		{"results of different lengths", func(x []float64) ([]float64, string) {
 			return x, "done"
-		}, []FuncOption{ArgNames("x"), ResultNames("x", "msg")}, func(m memory.Allocator) []col {
+		}, []FuncOption{ArgNames("x"), Meta("result_names", "x,msg")}, func(m memory.Allocator) []col {
 			return []col{{"x", f64(m, 1.0, 2.0)}}
 		}, `x=[[1 2]];msg=[["done"]];.mangoro_named_list=[true]`},
 		{"error among several results", func(x []float64) ([]float64, int, error) {
