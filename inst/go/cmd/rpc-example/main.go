@@ -115,36 +115,26 @@ func spin(n float64) float64 {
 
 func transposeMatrix(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
 	n, m := args.NumVariadic(), args.Len()
-	cols := make([][]float64, n)
-	valid := make([][]bool, n)
+	cols := make([]*array.Float64, n)
 	for j := range cols {
 		_, c := args.Variadic(j)
-		f := c.(*array.Float64) // the signature guarantees it
-		cols[j] = f.Float64Values()
-		if f.NullN() > 0 {
-			valid[j] = make([]bool, m)
-			for i := range valid[j] {
-				valid[j][i] = f.IsValid(i)
-			}
-		}
+		cols[j] = c.(*array.Float64) // the signature guarantees it
 	}
+	fb := array.NewFloat64Builder(args.Mem())
+	defer fb.Release()
 	res := rgoipc.NewResult(args.Mem())
 	for i := 0; i < m; i++ {
-		row := make([]float64, n)
-		var rowValid []bool
-		for j := range cols {
-			row[j] = cols[j][i]
-			if valid[j] != nil && !valid[j][i] {
-				if rowValid == nil {
-					rowValid = make([]bool, n)
-					for k := range rowValid {
-						rowValid[k] = true
-					}
-				}
-				rowValid[j] = false
+		fb.Reserve(n)
+		for _, c := range cols {
+			if c.IsNull(i) {
+				fb.AppendNull()
+			} else {
+				fb.Append(c.Value(i))
 			}
 		}
-		res.Float64(fmt.Sprintf("V%d", i+1), row, rowValid)
+		row := fb.NewArray() // and fb starts afresh
+		res.Column(fmt.Sprintf("V%d", i+1), row)
+		row.Release()
 	}
 	return res.Record()
 }

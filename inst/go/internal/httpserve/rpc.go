@@ -154,15 +154,25 @@ func statusRecord(args *rgoipc.Args, outcome string, sts []Status) (arrow.Record
 		tls[i] = s.TLS
 		valid[i] = s.Addr != ""
 	}
-	return rgoipc.NewResult(args.Mem()).
-		String("status", state, nil).
-		String("message", msg, nil).
-		String("addr", addr, valid).
-		String("url", url, valid).
-		String("dir", dir, valid).
-		String("prefix", prefix, valid).
-		Bool("tls", tls, valid).
-		Record()
+	res := rgoipc.NewResult(args.Mem())
+	sb := array.NewStringBuilder(args.Mem())
+	defer sb.Release()
+	for _, c := range []struct {
+		name  string
+		vals  []string
+		valid []bool
+	}{{"status", state, nil}, {"message", msg, nil}, {"addr", addr, valid}, {"url", url, valid}, {"dir", dir, valid}, {"prefix", prefix, valid}} {
+		sb.AppendValues(c.vals, c.valid)
+		col := sb.NewArray()
+		res.Column(c.name, col)
+		col.Release()
+	}
+	bb := array.NewBooleanBuilder(args.Mem())
+	defer bb.Release()
+	bb.AppendValues(tls, valid)
+	col := bb.NewArray()
+	defer col.Release()
+	return res.Column("tls", col).Record()
 }
 
 // scalars reads one-row arguments, keeping the first error.

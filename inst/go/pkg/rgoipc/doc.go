@@ -29,8 +29,9 @@
 // Registry.Func derives the signature from Go types; Registry.HandleFunc
 // takes an explicit Signature and works on Arrow arrays directly
 // (Args.Column gives each argument as an arrow-go array of its declared
-// type, ResultBuilder builds the result) when a function needs types Func
-// does not cover or wants to avoid any copy.
+// type; the handler builds its result columns with arrow-go's own builders
+// and ResultBuilder names them) when a function needs types Func does not
+// cover or wants to avoid any copy.
 //
 // # Wire format
 //

@@ -65,8 +65,9 @@ func ExampleRegistry_Func() {
 	// error: unknown function "mul"; available: add [unknown_function]
 }
 
-// A low-level handler reads the argument columns as arrow-go arrays and
-// builds its result with a ResultBuilder.
+// A low-level handler reads the argument columns as arrow-go arrays, builds
+// its result columns with arrow-go's builders and names them with a
+// ResultBuilder.
 func ExampleRegistry_HandleFunc() {
 	reg := rgoipc.NewRegistry()
 	sig := rgoipc.Signature{
@@ -76,13 +77,18 @@ func ExampleRegistry_HandleFunc() {
 	err := reg.HandleFunc("repeat", sig, func(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
 		x := args.Column("x").(*array.String)
 		n := args.Column("y").(*array.Int32)
-		out := make([]string, x.Len())
-		valid := make([]bool, x.Len())
-		for i := range out {
-			out[i] = strings.Repeat(x.Value(i), int(n.Value(i)))
-			valid[i] = x.IsValid(i)
+		sb := array.NewStringBuilder(args.Mem())
+		defer sb.Release()
+		for i := 0; i < x.Len(); i++ {
+			if x.IsNull(i) {
+				sb.AppendNull()
+			} else {
+				sb.Append(strings.Repeat(x.Value(i), int(n.Value(i))))
+			}
 		}
-		return rgoipc.NewResult(args.Mem()).String("result", out, valid).Record()
+		out := sb.NewArray()
+		defer out.Release()
+		return rgoipc.NewResult(args.Mem()).Column("result", out).Record()
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"mangoro/internal/gotypes"
 )
 
@@ -88,19 +89,19 @@ var (
 func init() {
 	addType[float64](Float64(), func(a arrow.Array) []float64 { return a.(*array.Float64).Float64Values() },
 		func(a arrow.Array, i int) float64 { return a.(*array.Float64).Value(i) },
-		func(b *ResultBuilder, v []float64, valid []bool) { b.Float64("result", v, valid) })
+		putFixed[float64](arrow.PrimitiveTypes.Float64, arrow.Float64Traits.CastToBytes))
 	addType[int32](Int32(), func(a arrow.Array) []int32 { return a.(*array.Int32).Int32Values() },
 		func(a arrow.Array, i int) int32 { return a.(*array.Int32).Value(i) },
-		func(b *ResultBuilder, v []int32, valid []bool) { b.Int32("result", v, valid) })
+		putFixed[int32](arrow.PrimitiveTypes.Int32, arrow.Int32Traits.CastToBytes))
 	addType[int64](Int64(), func(a arrow.Array) []int64 { return a.(*array.Int64).Int64Values() },
 		func(a arrow.Array, i int) int64 { return a.(*array.Int64).Value(i) },
-		func(b *ResultBuilder, v []int64, valid []bool) { b.Int64("result", v, valid) })
+		putFixed[int64](arrow.PrimitiveTypes.Int64, arrow.Int64Traits.CastToBytes))
 	addType[string](String(), nil,
 		func(a arrow.Array, i int) string { return a.(*array.String).Value(i) },
-		func(b *ResultBuilder, v []string, valid []bool) { b.String("result", v, valid) })
+		func(b *ResultBuilder, v []string, valid []bool) { b.add("result", stringArray(b.mem, v, valid)) })
 	addType[bool](Bool(), nil,
 		func(a arrow.Array, i int) bool { return a.(*array.Boolean).Value(i) },
-		func(b *ResultBuilder, v []bool, valid []bool) { b.Bool("result", v, valid) })
+		func(b *ResultBuilder, v []bool, valid []bool) { b.add("result", boolArray(b.mem, v, valid)) })
 
 	// int: a scalar R integer.
 	goTypes[reflect.TypeOf(0)] = goType{
@@ -117,7 +118,7 @@ func init() {
 				b.fail(fmt.Errorf("result %d does not fit an R integer", n))
 				return
 			}
-			b.Int32("result", []int32{int32(n)}, nil)
+			b.add("result", fixedArray(b.mem, arrow.PrimitiveTypes.Int32, 1, nil, arrow.Int32Traits.CastToBytes([]int32{int32(n)})))
 		},
 	}
 	// [][]byte: binary, nil = NA.
@@ -210,6 +211,34 @@ func addType[T any](t Type, values func(arrow.Array) []T, get func(arrow.Array, 
 			put(b, vals, valid)
 		},
 	}
+}
+
+// putFixed wraps a fixed-width result slice without copying it.
+func putFixed[T int32 | int64 | float64](dt arrow.DataType, cast func([]T) []byte) func(*ResultBuilder, []T, []bool) {
+	return func(b *ResultBuilder, v []T, valid []bool) {
+		b.add("result", fixedArray(b.mem, dt, len(v), valid, cast(v)))
+	}
+}
+
+// stringArray builds a string column; valid may be nil (no NA).
+func stringArray(mem memory.Allocator, v []string, valid []bool) arrow.Array {
+	sb := array.NewStringBuilder(mem)
+	defer sb.Release()
+	size := 0
+	for _, s := range v {
+		size += len(s)
+	}
+	sb.ReserveData(size)
+	sb.AppendValues(v, valid)
+	return sb.NewArray()
+}
+
+// boolArray builds a boolean column; valid may be nil (no NA).
+func boolArray(mem memory.Allocator, v []bool, valid []bool) arrow.Array {
+	bb := array.NewBooleanBuilder(mem)
+	defer bb.Release()
+	bb.AppendValues(v, valid)
+	return bb.NewArray()
 }
 
 func oneValue(a arrow.Array) error {

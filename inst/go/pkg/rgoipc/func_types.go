@@ -177,22 +177,31 @@ func addConv[T any](t Type, in func(arrow.Array) ([]T, error),
 
 // fixedArray wraps the bytes of a fixed-width column; valid may be nil.
 func fixedArray(mem memory.Allocator, dt arrow.DataType, n int, valid []bool, data []byte) arrow.Array {
-	var nb *memory.Buffer
-	nulls := 0
-	if valid != nil {
-		nb = memory.NewResizableBuffer(mem)
-		nb.Resize(int(bitutil.BytesForBits(int64(n))))
-		for i, ok := range valid {
-			bitutil.SetBitTo(nb.Bytes(), i, ok)
-			if !ok {
-				nulls++
-			}
-		}
+	nb, nulls := validity(mem, valid)
+	if nb != nil {
 		defer nb.Release()
 	}
 	d := array.NewData(dt, n, []*memory.Buffer{nb, memory.NewBufferBytes(data)}, nil, nulls, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
+}
+
+// validity returns the validity bitmap of valid (which the caller
+// releases) and its number of NAs; nil (no NA) gives a nil buffer.
+func validity(mem memory.Allocator, valid []bool) (*memory.Buffer, int) {
+	if valid == nil {
+		return nil, 0
+	}
+	nb := memory.NewResizableBuffer(mem)
+	nb.Resize(int(bitutil.BytesForBits(int64(len(valid)))))
+	nulls := 0
+	for i, ok := range valid {
+		bitutil.SetBitTo(nb.Bytes(), i, ok)
+		if !ok {
+			nulls++
+		}
+	}
+	return nb, nulls
 }
 
 var locations sync.Map // time zone name -> *time.Location
@@ -348,7 +357,7 @@ func listType(t reflect.Type, elem goType) goType {
 			if nulls == 0 {
 				valid = nil
 			}
-			vb, _ := b.bitmap("result", n, valid)
+			vb, _ := validity(b.mem, valid)
 			ob := memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets))
 			lt := arrow.ListOfField(arrow.Field{Name: "item", Type: child.DataType(), Nullable: true})
 			d := array.NewData(lt, n, []*memory.Buffer{vb, ob}, []arrow.ArrayData{child.Data()}, nulls, 0)
@@ -567,7 +576,7 @@ func (r *results) build(b *ResultBuilder, sig *Signature, out []reflect.Value, v
 		b.add(names[i], array.MakeFromData(d))
 		d.Release()
 	}
-	b.Bool(listMarker, []bool{true}, nil)
+	b.add(listMarker, boolArray(b.mem, []bool{true}, nil))
 }
 
 func (r *results) shape() string {

@@ -173,16 +173,24 @@ func testRegistry(t testing.TB) *Registry {
 		}, func(_ context.Context, a *Args) (arrow.RecordBatch, error) {
 			x := a.Column("x").(*array.Float64)
 			by := a.Column("by").(*array.Float64).Value(0)
-			out := make([]float64, x.Len())
-			valid := make([]bool, x.Len())
+			fb := array.NewFloat64Builder(a.Mem())
+			defer fb.Release()
 			for i, v := range x.Float64Values() {
-				out[i], valid[i] = v*by, x.IsValid(i)
+				if x.IsNull(i) {
+					fb.AppendNull()
+				} else {
+					fb.Append(v * by)
+				}
 			}
-			return NewResult(a.Mem()).Float64("result", out, valid).Record()
+			col := fb.NewArray()
+			defer col.Release()
+			return NewResult(a.Mem()).Column("result", col).Record()
 		}),
 		// leaky returns a record and an error: the server must release it.
 		reg.HandleFunc("leaky", Signature{Returns: Any()}, func(_ context.Context, a *Args) (arrow.RecordBatch, error) {
-			rec, _ := NewResult(a.Mem()).Float64("x", []float64{1}, []bool{false}).Record()
+			col := f64(a.Mem(), nil)
+			defer col.Release()
+			rec, _ := NewResult(a.Mem()).Column("x", col).Record()
 			return rec, errors.New("half done")
 		}),
 	)

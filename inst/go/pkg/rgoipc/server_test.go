@@ -143,7 +143,9 @@ func blocker(t *testing.T) (reg *Registry, started chan struct{}, release chan s
 		started <- struct{}{}
 		select {
 		case <-release:
-			return NewResult(a.Mem()).String("result", []string{"released"}, nil).Record()
+			col := str(a.Mem(), "released")
+			defer col.Release()
+			return NewResult(a.Mem()).Column("result", col).Record()
 		case <-ctx.Done():
 			return nil, fmt.Errorf("cancelled: %w", ctx.Err())
 		}

@@ -41,29 +41,33 @@ func main() {
 	rgoipc.Main(reg)
 }
 
+// describe builds its result with arrow-go's own RecordBuilder: a handler
+// may return any record matching its declared result.
 func describe(_ context.Context, args *rgoipc.Args) (arrow.RecordBatch, error) {
 	f := args.Column("f").(*array.Dictionary)
 	levels := f.Dictionary().(*array.String)
 	ordered := f.DataType().(*arrow.DictionaryType).Ordered
-	n := f.Len()
-	codes := make([]int32, n)
-	labels := make([]string, n)
-	nlev := make([]int32, n)
-	ord := make([]bool, n)
-	valid := make([]bool, n)
-	for i := 0; i < n; i++ {
-		valid[i] = f.IsValid(i)
-		nlev[i] = int32(levels.Len())
-		ord[i] = ordered
-		if valid[i] {
-			codes[i] = int32(f.GetValueIndex(i))
-			labels[i] = levels.Value(f.GetValueIndex(i))
+	rb := array.NewRecordBuilder(args.Mem(), arrow.NewSchema([]arrow.Field{
+		{Name: "code", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "label", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "levels", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "ordered", Type: arrow.FixedWidthTypes.Boolean},
+	}, nil))
+	defer rb.Release()
+	code := rb.Field(0).(*array.Int32Builder)
+	label := rb.Field(1).(*array.StringBuilder)
+	nlev := rb.Field(2).(*array.Int32Builder)
+	ord := rb.Field(3).(*array.BooleanBuilder)
+	for i := 0; i < f.Len(); i++ {
+		if f.IsNull(i) {
+			code.AppendNull()
+			label.AppendNull()
+		} else {
+			code.Append(int32(f.GetValueIndex(i)))
+			label.Append(levels.Value(f.GetValueIndex(i)))
 		}
+		nlev.Append(int32(levels.Len()))
+		ord.Append(ordered)
 	}
-	return rgoipc.NewResult(args.Mem()).
-		Int32("code", codes, valid).
-		String("label", labels, valid).
-		Int32("levels", nlev, nil).
-		Bool("ordered", ord, nil).
-		Record()
+	return rb.NewRecordBatch(), nil
 }
