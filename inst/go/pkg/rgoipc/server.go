@@ -2,6 +2,8 @@ package rgoipc
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -109,6 +112,26 @@ func WithTLS(cfg *tls.Config) Option {
 	return func(s *Server) { s.tls = cfg }
 }
 
+// withToken makes the server require tok in every request's header (Main
+// sets it from MANGORO_TOKEN). Only a digest is kept, so comparisons take
+// the same time whatever the lengths.
+func withToken(tok string) Option {
+	return func(s *Server) {
+		d := sha256.Sum256([]byte(tok))
+		s.token = &d
+	}
+}
+
+// authorized reports whether tok is the server's token (always true for a
+// server without one), in constant time.
+func (s *Server) authorized(tok string) bool {
+	if s.token == nil {
+		return true
+	}
+	d := sha256.Sum256([]byte(tok))
+	return subtle.ConstantTimeCompare(d[:], s.token[:]) == 1
+}
+
 // Server answers requests on a mangos REP socket with the functions of a
 // Registry. Create it with NewServer, Listen (any number of times), then
 // Serve. Shutdown stops it gracefully, Close at once. Main does all of
@@ -121,8 +144,13 @@ type Server struct {
 	mem     memory.Allocator
 	tls     *tls.Config
 	grace   time.Duration
+	token   *[sha256.Size]byte // digest of the required token, nil: none
 	onStop  []func(context.Context)
-	stopped sync.Once // runs onStop once
+
+	busy    atomic.Int64 // workers running a call
+	callsMu sync.Mutex
+	calls   map[string]*inflight // call id -> its cancel, while it runs
+	stopped sync.Once            // runs onStop once
 
 	mu       sync.Mutex
 	sock     mangos.Socket
@@ -137,6 +165,9 @@ type Server struct {
 	base   context.Context // parent of every call's context
 	cancel context.CancelFunc
 }
+
+// inflight is one running call that has an id, for MsgCancel.
+type inflight struct{ cancel context.CancelFunc }
 
 type worker struct {
 	mu      sync.Mutex
@@ -155,6 +186,7 @@ func NewServer(reg *Registry, opts ...Option) *Server {
 		mem:     memory.DefaultAllocator,
 		grace:   defaultGracePeriod,
 		done:    make(chan struct{}),
+		calls:   make(map[string]*inflight),
 	}
 	for _, o := range opts {
 		o(s)
