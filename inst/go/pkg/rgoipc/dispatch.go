@@ -100,10 +100,8 @@ func (s *Server) info() wire.Info {
 // its id (when it has one) so a MsgCancel can cancel it. The registration
 // ends with the call.
 func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string, payload []byte, dst []byte) []byte {
-	s.busy.Add(1)
-	defer s.busy.Add(-1)
 	if !h.HasTimeout && h.ID == "" {
-		return s.call(ctx, name, payload, dst) // a 0.1.0 client: nothing to set up
+		return s.callInSlot(ctx, name, payload, dst) // a 0.1.0 client: nothing to set up
 	}
 	var cancel context.CancelFunc
 	if h.HasTimeout {
@@ -116,7 +114,11 @@ func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string,
 		me := &inflight{cancel: cancel}
 		s.callsMu.Lock()
 		s.calls[h.ID] = me
+		_, early := s.tomb[h.ID]
 		s.callsMu.Unlock()
+		if early {
+			cancel() // its cancel overtook it (another receiver read it first)
+		}
 		defer func() {
 			s.callsMu.Lock()
 			if s.calls[h.ID] == me {
@@ -125,19 +127,52 @@ func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string,
 			s.callsMu.Unlock()
 		}()
 	}
+	return s.callInSlot(ctx, name, payload, dst)
+}
+
+// callInSlot waits for a worker slot (or for ctx to end: a call cancelled
+// or past its deadline while it queued is answered without running), then
+// runs the call in it.
+func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, dst []byte) []byte {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		code := ctxCode(ctx)
+		return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
+	}
+	s.busy.Add(1)
+	defer func() {
+		s.busy.Add(-1)
+		<-s.slots
+	}()
 	return s.call(ctx, name, payload, dst)
 }
 
 // cancelCall cancels the running call with this id; unknown ids (finished
 // calls, calls never made) are ignored.
+// An id not running now is remembered (the last maxTombstones of them):
+// the cancel may have overtaken its call.
 func (s *Server) cancelCall(id string) {
 	s.callsMu.Lock()
 	c := s.calls[id]
+	if c == nil && wire.ValidID(id) {
+		if _, ok := s.tomb[id]; !ok {
+			if len(s.tombq) == maxTombstones {
+				delete(s.tomb, s.tombq[0])
+				s.tombq = s.tombq[1:]
+			}
+			s.tomb[id] = struct{}{}
+			s.tombq = append(s.tombq, id)
+		}
+	}
 	s.callsMu.Unlock()
 	if c != nil {
 		c.cancel()
 	}
 }
+
+// maxTombstones bounds the ids of cancels that found no call.
+const maxTombstones = 1024
 
 // ctxCode is the code of a call whose context ended before or while it ran,
 // "" while the context is live.

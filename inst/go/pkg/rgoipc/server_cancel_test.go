@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"go.nanomsg.org/mangos/v3"
 
 	"mangoro/internal/wire"
 )
@@ -187,5 +188,53 @@ func TestToken(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), token) {
 		t.Errorf("the token appears in the log: %q", logs.String())
+	}
+}
+
+// TestCancelWhileAllBusy: over a real socket, with the only worker busy, a
+// cancel is still read and acknowledged at once, and cancels both the
+// running call and one queued behind it (which never runs).
+func TestCancelWhileAllBusy(t *testing.T) {
+	started := make(chan struct{}, 2)
+	var runs atomic.Int64
+	url := "inproc://rgoipc-cancel-busy"
+	startServer(t, cancelRegistry(t, started, &runs), url, WithWorkers(1))
+	client := dialClient(t, url)
+	open := func() mangos.Context {
+		c, err := client.OpenContext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if err := c.SetOption(mangos.OptionRecvDeadline, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	running, queued := open(), open()
+	if err := running.Send(withHeader(wire.MsgCall, "wait", wire.Header{ID: "running"})); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := queued.Send(withHeader(wire.MsgCall, "wait", wire.Header{ID: "queued"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"queued", "running"} {
+		ack := roundTrip(t, open(), withHeader(wire.MsgCancel, id, wire.Header{}))
+		if env, _ := readReply(t, ack); env.Type != wire.MsgCancel {
+			t.Fatalf("cancel %s: reply %v %q", id, env.Type, env.Error)
+		}
+	}
+	for name, c := range map[string]mangos.Context{"running": running, "queued": queued} {
+		b, err := c.Recv()
+		if err != nil {
+			t.Fatalf("%s call: %v", name, err)
+		}
+		if env, _ := readReply(t, b); wire.ErrorCode(env.Payload) != wire.CodeCancelled {
+			t.Errorf("%s call: %q %s, want code cancelled", name, env.Error, env.Payload)
+		}
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1 (the queued call must not run)", n)
 	}
 }
