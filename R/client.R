@@ -3,7 +3,7 @@
 # reply or a dropped connection, and let R/message.R decode it.
 
 # The per-call path calls these directly: `nanonext::f` costs a lookup each time.
-#' @importFrom nanonext request until unresolved collect_aio stat
+#' @importFrom nanonext request until_ unresolved collect_aio stat
 NULL
 
 client_state <- new.env(parent = emptyenv())
@@ -391,14 +391,15 @@ rpc_request <- function(target, msg, timeout, what = "the reply", id = NULL) {
 # removals for servers and URLs). A wake-up without the reply while the
 # socket has no connection means the peer is gone: for a server, wait (an
 # exit event, bounded) for its process and report it; for a URL or bare
-# socket, report the dropped connection. A bare socket's cv hears no pipe
+# socket, report the dropped connection. until_() lets a user interrupt the
+# wait (rpc_request() then cancels the call). A bare socket's cv hears no pipe
 # events, so its connection is looked at after each wait of at most 1 s.
 wait_reply <- function(aio, target, t, what = "the reply") {
   cv <- target$cv
   srv <- target$server
   # Happy path: one wait, woken by the reply.
   slice <- if (is.null(srv)) 1000L else .Machine$integer.max
-  if (unresolved(aio)) until(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5L))
+  if (unresolved(aio)) until_(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5L))
   if (!unresolved(aio)) return(collect_aio(aio))
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {
@@ -415,7 +416,7 @@ wait_reply <- function(aio, target, t, what = "the reply") {
     }
     left <- deadline - mclock()
     if (left <= 0) break
-    until(cv, min(slice, if (is.finite(left)) left + 5 else .Machine$integer.max))
+    until_(cv, min(slice, if (is.finite(left)) left + 5 else .Machine$integer.max))
   }
   collect_aio(aio)
 }

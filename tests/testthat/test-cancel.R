@@ -1,19 +1,29 @@
 # Abandoned calls are cancelled on the server, deadlines reach handlers, and
 # old servers get neither (inst/WIRE.md, "Request header", "Cancel").
 
+# R's timer or the server's deadline (the same number of ms) fires first.
+expect_timed_out <- function(e) {
+  expect_true(inherits(e, "mangoro_timeout_error") || identical(e$code, "deadline_exceeded"),
+              label = paste(class(e), collapse = "/"))
+}
+
+remote_message <- function(expr) {
+  tryCatch({ expr; NA_character_ }, mangoro_remote_error = function(e) e$remote_message)
+}
+
 test_that("70 timed-out sleeps do not starve the server: an add answers at once", {
   srv <- rpc_server()
   expect_identical(srv$info$workers, 64)
   aios <- lapply(1:70, function(i) mangoro_rpc_call_aio(srv, "sleep", data.frame(ms = 4000), timeout = 100))
   t0 <- mclock_ms()
-  expect_error(mangoro_aio_result(aios[[70]]), class = "mangoro_timeout_error")
+  expect_timed_out(tryCatch(mangoro_aio_result(aios[[70]]), mangoro_error = identity))
   expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2), timeout = 3000)$result, 3)
   # Every worker is free again (uncancelled, they would sleep 4 s): 64 short
   # calls at once all answer.
   short <- lapply(1:64, function(i) mangoro_rpc_call_aio(srv, "sleep", data.frame(ms = 10), timeout = 3000))
   expect_identical(vapply(mangoro_aio_result(short), `[[`, 0, 1L), rep(10, 64))
   expect_lt(mclock_ms() - t0, 2000)
-  for (a in aios) expect_s3_class(a$data, "mangoro_timeout_error")
+  for (a in aios) expect_timed_out(a$data)
 })
 
 test_that("a call's timeout becomes its handler's deadline", {
@@ -30,7 +40,7 @@ test_that("a call's timeout becomes its handler's deadline", {
   t0 <- mclock_ms()
   expect_identical(mangoro_rpc_call(srv, "sleep", data.frame(ms = 1), timeout = 3000)$result, 1)
   expect_lt(mclock_ms() - t0, 1500)
-  expect_identical(mangoro_server_info(srv)$busy, 1) # this info request's own worker is not counted
+  expect_identical(mangoro_server_info(srv)$busy, 0)
 })
 
 test_that("an interrupted synchronous call is cancelled on the server", {
@@ -65,16 +75,16 @@ test_that("close() and stop_aio() of an aio, and its garbage collection, cancel 
 test_that("a server without the header feature gets no header and no cancel", {
   srv <- local_mangoro_server(test_program("old-server"))
   expect_null(srv$info$features)
-  expect_error(mangoro_rpc_call(srv, "text", data.frame(x = 1)), "^text=$", class = "mangoro_remote_error")
+  expect_identical(remote_message(mangoro_rpc_call(srv, "text", data.frame(x = 1))), "text=")
   expect_error(mangoro_rpc_call(srv, "hold", data.frame(x = 1), timeout = 100), class = "mangoro_timeout_error")
   a <- mangoro_rpc_call_aio(srv, "hold", data.frame(x = 1), timeout = Inf)
   close(a)
-  expect_error(mangoro_rpc_call(srv, "cancels", data.frame(x = 1)), "^cancels=0$", class = "mangoro_remote_error")
+  expect_identical(remote_message(mangoro_rpc_call(srv, "cancels", data.frame(x = 1))), "cancels=0")
   # The same through a URL and a bare socket.
-  expect_error(mangoro_rpc_call(srv$url, "text", data.frame(x = 1)), "^text=$", class = "mangoro_remote_error")
+  expect_identical(remote_message(mangoro_rpc_call(srv$url, "text", data.frame(x = 1))), "text=")
   s <- nanonext::socket("req", dial = srv$url)
   withr::defer(close(s))
-  expect_error(mangoro_rpc_call(s, "text", data.frame(x = 1)), "^text=$", class = "mangoro_remote_error")
+  expect_identical(remote_message(mangoro_rpc_call(s, "text", data.frame(x = 1))), "text=")
 })
 
 test_that("a server with the header feature gets the call's id and timeout", {
