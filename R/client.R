@@ -126,7 +126,7 @@ mangoro_rpc_get_manifest <- function(sock, timeout = NULL, simplify = TRUE) {
                   class = "mangoro_input_error")
   }
   target <- rpc_target(sock)
-  reply <- rpc_request(target, mangoro_rpc_manifest_request(), timeout)
+  reply <- rpc_request(target, message_encode_request("manifest", request_header(token = target$token)), timeout)
   env <- reply_envelope(reply, "the manifest request", target)
   if (env$type == envelope_type[["error"]]) remote_abort(env, NULL)
   if (env$type != envelope_type[["manifest"]]) unexpected_type(env, "manifest (0)")
@@ -163,7 +163,7 @@ mangoro_server_info <- function(target, timeout = NULL) {
 # Info request (type 4). A server that does not know it answers type 3:
 # that means "no info" and gives NULL, not an error.
 rpc_get_info <- function(target, timeout = NULL) {
-  reply <- rpc_request(target, mangoro_rpc_info_request(), timeout)
+  reply <- rpc_request(target, message_encode_request("info", request_header(token = target$token)), timeout)
   env <- reply_envelope(reply, "the info request", target)
   if (env$type != envelope_type[["info"]]) return(NULL)
   info <- json_parse(env$payload)
@@ -289,9 +289,10 @@ speaks_header <- function(target, timeout) {
   "header" %in% info$features
 }
 
-# The header of a call: its id and how long R waits (NULL: no header).
+# The header of a call: its id and how long R waits, and the token of a
+# server started with one ("" when there is nothing to send).
 call_header <- function(target, id, timeout) {
-  if (is.null(id)) return("")
+  if (is.null(id)) return(if (is.null(target$token)) "" else request_header(token = target$token))
   request_header(id, as_timeout(timeout), target$token)
 }
 

@@ -57,9 +57,9 @@ message_encode_cancel <- function(id, header = "") {
   envelope_pack(envelope_type[["cancel"]], id, header)
 }
 
-# A request without payload (manifest, info).
-message_encode_request <- function(type) {
-  envelope_pack(envelope_type[[type]])
+# A request without payload (manifest, info); `header` as for a call.
+message_encode_request <- function(type, header = "") {
+  envelope_pack(envelope_type[[type]], "", header)
 }
 
 # The Arrow stream of `data` alone (mangoro_ipc_write()).

@@ -43,8 +43,8 @@
 #'   (its certificate) and the traffic is encrypted; clients are not
 #'   authenticated unless the server requires client certificates.
 #' * A token (environment variable `MANGORO_TOKEN` given to the server in
-#'   `env`, and sent by the client in every request's header): the client
-#'   proves itself to the server. The server unsets the variable at start and
+#'   `env`, and sent by the client in every request's header; R does so for
+#'   the server object it returns): the client proves itself to the server. The server unsets the variable at start and
 #'   never logs it; requests without it get only an `"unauthorized"` error.
 #' @section Warnings: `mangoro_insecure_warning` for a plain `tcp://` or
 #'   `ws://` `url`.
@@ -88,6 +88,8 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
   srv$process <- proc
   srv$log_file <- log_file
   srv$sock <- NULL
+  # A server given a token requires it in every request (R sends it).
+  srv$token <- if ("MANGORO_TOKEN" %in% names(env)) env[["MANGORO_TOKEN"]]
   class(srv) <- "mangoro_server"
   reg.finalizer(srv, server_finalize, onexit = TRUE)
   ok <- FALSE

@@ -119,3 +119,20 @@ test_that("a plain tcp:// or ws:// server warns that it authenticates nobody", {
   expect_no_warning(srv2 <- mangoro_server_start(bin))
   close(srv2)
 })
+
+test_that("a server given a token serves its object and refuses requests without it", {
+  token <- paste0("tok-", nanonext::random(8L))
+  srv <- rpc_server(env = c(MANGORO_TOKEN = token))
+  expect_true("auth" %in% unlist(srv$info$features))
+  expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2))$result, 3)
+  expect_error(mangoro_rpc_call(srv, "fail", data.frame(message = "boom")), "boom",
+               class = "mangoro_remote_error")
+  # A URL target carries no token: it learns nothing, not even the info.
+  expect_null(mangoro_server_info(srv$url))
+  e <- tryCatch(mangoro_rpc_call(srv$url, "add", data.frame(x = 1, y = 2)), mangoro_remote_error = identity)
+  expect_identical(e$code, "unauthorized")
+  expect_identical(e$remote_message, "rgoipc: unauthorized")
+  e <- tryCatch(mangoro_rpc_get_manifest(srv$url), mangoro_remote_error = identity)
+  expect_identical(e$code, "unauthorized")
+  expect_false(any(grepl(token, readLines(srv$log_file), fixed = TRUE)))
+})
