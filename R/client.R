@@ -9,6 +9,7 @@ NULL
 client_state <- new.env(parent = emptyenv())
 client_state$sockets <- list() # URL -> target
 client_state$bare <- list()    # socket id -> environment(cv, info)
+client_state$deferred <- list() # cancels queued by aio finalizers
 
 #' Call a Go function
 #'
@@ -57,6 +58,7 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
+  if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
   id <- if (speaks_header(target, timeout)) new_call_id()
   msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
@@ -80,6 +82,7 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
 #' @export
 mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call_aio(sock, func_name, data, timeout)) # pool hook (R/pool.R)
+  if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
   id <- if (speaks_header(target, timeout)) new_call_id()
   msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
@@ -533,11 +536,23 @@ aio_cancel <- function(aio) {
 }
 
 # Garbage collection of an aio whose reply never came (or was abandoned)
-# cancels the call. R keeps what the aio refers to alive while this runs.
+# cancels the call. A finalizer runs wherever R collects garbage, possibly
+# inside another call's wait, so it only queues the cancel; the next call (or
+# cancel) sends it. R keeps what the aio refers to alive while this runs.
 aio_finalize <- function(aio) {
-  if (is.null(aio$.mangoro_id)) return()
+  id <- aio$.mangoro_id
+  if (is.null(id)) return()
   reply <- aio$.mangoro_raw()
-  if (nanonext::unresolved(reply) || abandoned(reply)) aio_cancel(aio)
+  if (nanonext::unresolved(reply) || abandoned(reply)) {
+    client_state$deferred[[length(client_state$deferred) + 1L]] <- list(target = aio$.mangoro_target, id = id)
+  }
+}
+
+# Send the cancels finalizers queued.
+flush_cancels <- function() {
+  pending <- client_state$deferred
+  client_state$deferred <- list()
+  for (p in pending) send_cancel(p$target, p$id)
 }
 
 #' Stop waiting for an asynchronous call

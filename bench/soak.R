@@ -68,11 +68,17 @@ done <- 0
 bad <- 0
 samples <- data.frame(calls = numeric(), r_kb = numeric(), go_kb = numeric())
 next_sample <- 0
+lost <- stats::setNames(integer(length(steps)), names(steps))
 stopped_early <- FALSE
 i <- 0L
 while (done < n_calls) {
   i <- i + 1L
-  r <- steps[[plan[[(i - 1L) %% length(plan) + 1L]]]]()
+  step <- plan[[(i - 1L) %% length(plan) + 1L]]
+  r <- tryCatch(steps[[step]](), mangoro_error = function(e) {
+    # A happy call that failed (e.g. timed out): counted, and the run goes on.
+    lost[[step]] <<- lost[[step]] + 1L
+    c(1, 1)
+  })
   done <- done + r[[1L]]
   bad <- bad + r[[2L]]
   if (done >= next_sample) {
@@ -101,6 +107,7 @@ cat(sprintf("R   RSS: %.1f MB after warm-up, %.1f MB at the end: %+.2f%%\n",
             warm$r_kb / 1024, mean(tail_$r_kb) / 1024, g_r))
 cat(sprintf("Go  RSS: %.1f MB after warm-up, %.1f MB at the end: %+.2f%%\n",
             warm$go_kb / 1024, mean(tail_$go_kb) / 1024, g_go))
+if (bad > 0) cat("unexpected endings by step:", paste(names(lost), lost, sep = "=", collapse = ", "), "\n")
 cat(sprintf("server: %d workers, %d busy at the end\n", as.integer(info$workers), as.integer(info$busy)))
 pass <- bad == 0 && g_r < 5 && g_go < 5
 cat(if (pass) "PASS" else "FAIL", "\n")
