@@ -3,12 +3,13 @@
 # reply or a dropped connection, and let R/message.R decode it.
 
 # The per-call path calls these directly: `nanonext::f` costs a lookup each time.
-#' @importFrom nanonext request until unresolved collect_aio stat
+#' @importFrom nanonext request until_ unresolved collect_aio stat
 NULL
 
 client_state <- new.env(parent = emptyenv())
 client_state$sockets <- list() # URL -> target
 client_state$bare <- list()    # socket id -> environment(cv, info)
+client_state$deferred <- list() # cancels queued by aio finalizers
 
 #' Call a Go function
 #'
@@ -57,11 +58,13 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
+  if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
-  msg <- message_encode_call(func_name, data)
+  id <- if (speaks_header(target, timeout)) new_call_id()
+  msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
   check_message_size(msg, target, timeout)
   what <- sprintf("the call to %s()", func_name)
-  reply <- rpc_request(target, msg, timeout, what)
+  reply <- rpc_request(target, msg, timeout, what, id)
   if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
   message_result(reply, func_name)
 }
@@ -79,8 +82,10 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
 #' @export
 mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call_aio(sock, func_name, data, timeout)) # pool hook (R/pool.R)
+  if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
-  msg <- message_encode_call(func_name, data)
+  id <- if (speaks_header(target, timeout)) new_call_id()
+  msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
   check_message_size(msg, target, timeout)
   check_server_alive(target)
   # A fresh context per call: each request has its own reply slot, so any
@@ -88,7 +93,7 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
   ctx <- nanonext::context(target$sock)
   t <- as_timeout(timeout)
   aio <- send_request(target, ctx, msg, t)
-  new_mangoro_aio(aio, ctx, func_name, target, t)
+  new_mangoro_aio(aio, ctx, func_name, target, t, id)
 }
 
 #' Get the manifest of a Go server
@@ -124,17 +129,44 @@ mangoro_rpc_get_manifest <- function(sock, timeout = NULL, simplify = TRUE) {
                   class = "mangoro_input_error")
   }
   target <- rpc_target(sock)
-  reply <- rpc_request(target, mangoro_rpc_manifest_request(), timeout)
+  reply <- rpc_request(target, message_encode_request("manifest", request_header(token = target$token)), timeout)
   env <- reply_envelope(reply, "the manifest request", target)
   if (env$type == envelope_type[["error"]]) remote_abort(env, NULL)
   if (env$type != envelope_type[["manifest"]]) unexpected_type(env, "manifest (0)")
   json_parse(env$payload, simplify = simplify)
 }
 
+#' Ask a Go server about itself
+#'
+#' Sends an info request (message type 4) and returns the server's answer,
+#' fresh: how many workers it has and how many are in a call now.
+#'
+#' @inheritParams mangoro_rpc_call
+#' @param target Where to ask: a `mangoro_server`, a nanonext `req` socket or
+#'   a URL string, as `sock` in [mangoro_rpc_call()].
+#' @return A named list (the server's info JSON, inst/WIRE.md): `protocol`,
+#'   `server`, `version`, `max_message_size`, `functions`, and from servers of
+#'   mangoro 0.2.0 on `features` (a list of strings such as `"header"`,
+#'   `"cancel"`, `"auth"`), `workers` (calls run at once) and `busy` (workers
+#'   in a call now). When `busy` equals `workers`, new calls (and this
+#'   request) wait for a worker to finish; a Go handler that ignores its
+#'   `context.Context` keeps its worker even after the call was cancelled.
+#'   `NULL` from a server too old to know the info request.
+#' @section Errors: as [mangoro_rpc_call()].
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' mangoro_server_info(srv)[c("workers", "busy")]
+#' close(srv)
+#' @export
+mangoro_server_info <- function(target, timeout = NULL) {
+  rpc_get_info(rpc_target(target), timeout)
+}
+
 # Info request (type 4). A server that does not know it answers type 3:
 # that means "no info" and gives NULL, not an error.
 rpc_get_info <- function(target, timeout = NULL) {
-  reply <- rpc_request(target, mangoro_rpc_info_request(), timeout)
+  reply <- rpc_request(target, message_encode_request("info", request_header(token = target$token)), timeout)
   env <- reply_envelope(reply, "the info request", target)
   if (env$type != envelope_type[["info"]]) return(NULL)
   info <- json_parse(env$payload)
@@ -189,7 +221,8 @@ rpc_target <- function(sock) {
   if (inherits(sock, "mangoro_server")) {
     if (is.null(sock$sock)) stop(server_closed_error(sock))
     return(list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
-                server = sock, url = sock$url, bare = NULL, info = sock$info))
+                server = sock, url = sock$url, bare = NULL, info = sock$info,
+                token = sock$token))
   }
   if (inherits(sock, "nanoSocket")) return(socket_target(sock))
   if (is.character(sock) && length(sock) == 1L && !is.na(sock)) {
@@ -215,6 +248,7 @@ url_target <- function(url) {
       class = "mangoro_input_error"
     )
   )
+  no_resend(sock)
   cv <- nanonext::cv()
   nanonext::pipe_notify(sock, cv, remove = TRUE)
   target <- list(sock = sock, ctx = nanonext::context(sock), cv = cv, notified = TRUE,
@@ -240,6 +274,40 @@ socket_target <- function(sock) {
   }
   list(sock = sock, ctx = NULL, cv = bare$cv, notified = FALSE, server = NULL,
        url = NULL, bare = bare, info = if (is.list(bare$info)) bare$info)
+}
+
+# NNG's req protocol resends a request that has had no reply after
+# `req:resend-time` (60 s by default): a call longer than that would run twice.
+# Every req socket mangoro makes has resending off.
+no_resend <- function(sock) {
+  nanonext::opt(sock, "req:resend-time") <- 0L
+  invisible(sock)
+}
+
+# Does the target's server understand request headers and cancels (its info
+# lists "header")? A bare socket's info is asked for once.
+speaks_header <- function(target, timeout) {
+  info <- target$info
+  if (is.null(info) && !is.null(target$bare)) info <- bare_socket_info(target, timeout)
+  "header" %in% info$features
+}
+
+# The header of a call: its id and how long R waits, and the token of a
+# server started with one ("" when there is nothing to send).
+call_header <- function(target, id, timeout) {
+  if (is.null(id)) return(if (is.null(target$token)) "" else request_header(token = target$token))
+  request_header(id, as_timeout(timeout), target$token)
+}
+
+# Tell the server R stopped waiting for call `id` (inst/WIRE.md, "Cancel"):
+# fire and forget, on a fresh context, without waiting for the ack. Nothing
+# is sent without a connection (the call went with it).
+send_cancel <- function(target, id) {
+  if (socket_pipes(target$sock) == 0L) return(invisible())
+  msg <- message_encode_cancel(id, request_header(token = target$token))
+  try(nanonext::send(nanonext::context(target$sock), msg, mode = "raw", block = 500L),
+      silent = TRUE)
+  invisible()
 }
 
 # Drop the cached socket for a URL (its server has been closed).
@@ -305,26 +373,37 @@ send_request <- function(target, ctx, msg, t) {
 }
 
 # Synchronous request: returns the reply raw vector or a nanonext errorValue.
-rpc_request <- function(target, msg, timeout, what = "the reply") {
+# A call with an id is cancelled on the server when R stops waiting before the
+# reply: a timeout, or an interrupt (or any error) unwinding this frame.
+rpc_request <- function(target, msg, timeout, what = "the reply", id = NULL) {
   check_server_alive(target)
   t <- as_timeout(timeout)
   ctx <- if (is.null(target$ctx)) nanonext::context(target$sock) else target$ctx
   aio <- send_request(target, ctx, msg, t)
-  wait_reply(aio, target, t, what)
+  if (is.null(id)) return(wait_reply(aio, target, t, what))
+  answered <- FALSE
+  on.exit(if (!answered) {
+    nanonext::stop_aio(aio)
+    send_cancel(target, id)
+  })
+  reply <- wait_reply(aio, target, t, what)
+  answered <- !identical(unclass(reply), 5L) # 5: timed out
+  reply
 }
 
 # Wait for `aio` on the target's cv (signalled by the reply, and by pipe
 # removals for servers and URLs). A wake-up without the reply while the
 # socket has no connection means the peer is gone: for a server, wait (an
 # exit event, bounded) for its process and report it; for a URL or bare
-# socket, report the dropped connection. A bare socket's cv hears no pipe
+# socket, report the dropped connection. until_() lets a user interrupt the
+# wait (rpc_request() then cancels the call). A bare socket's cv hears no pipe
 # events, so its connection is looked at after each wait of at most 1 s.
 wait_reply <- function(aio, target, t, what = "the reply") {
   cv <- target$cv
   srv <- target$server
   # Happy path: one wait, woken by the reply.
   slice <- if (is.null(srv)) 1000L else .Machine$integer.max
-  if (unresolved(aio)) until(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5L))
+  if (unresolved(aio)) until_(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5L))
   if (!unresolved(aio)) return(collect_aio(aio))
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {
@@ -341,7 +420,7 @@ wait_reply <- function(aio, target, t, what = "the reply") {
     }
     left <- deadline - mclock()
     if (left <= 0) break
-    until(cv, min(slice, if (is.finite(left)) left + 5 else .Machine$integer.max))
+    until_(cv, min(slice, if (is.finite(left)) left + 5 else .Machine$integer.max))
   }
   collect_aio(aio)
 }
@@ -409,7 +488,7 @@ rpc_connection <- function(sock) {
 # The recvAio from nanonext::request(), re-classed: nanonext's unresolved()
 # and call_aio() keep working on it, and its `data` binding is replaced by one
 # that decodes the reply once (on first access) into a data.frame.
-new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
+new_mangoro_aio <- function(aio, ctx, func_name, target, t, id = NULL) {
   what <- sprintf("the call to %s()", func_name)
   if (!is.environment(aio)) {
     # request() failed at once (e.g. closed socket): an error list.
@@ -422,6 +501,7 @@ new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
     if (!is.null(decoded)) return(decoded)
     reply <- raw_data()
     if (nanonext::unresolved(reply)) return(reply)
+    if (abandoned(reply)) aio_cancel(aio)
     decoded <<- tryCatch(
       if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
       else message_result(reply, func_name),
@@ -433,8 +513,65 @@ new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
   assign(".mangoro_ctx", ctx, envir = aio)
   assign(".mangoro_target", target, envir = aio)
   assign(".mangoro_deadline", if (is.null(t)) Inf else mclock() + t, envir = aio)
+  if (!is.null(id)) {
+    assign(".mangoro_id", id, envir = aio)
+    assign(".mangoro_raw", raw_data, envir = aio)
+    reg.finalizer(aio, aio_finalize)
+  }
   class(aio) <- c("mangoro_aio", "recvAio")
   aio
+}
+
+# A reply R gave up on: timed out (5) or stopped with stop_aio() (20).
+abandoned <- function(reply) {
+  nanonext::is_error_value(reply) && unclass(reply) %in% c(5L, 20L)
+}
+
+# Cancel an aio's call on the server, once.
+aio_cancel <- function(aio) {
+  id <- aio$.mangoro_id
+  if (is.null(id)) return(invisible())
+  assign(".mangoro_id", NULL, envir = aio)
+  send_cancel(aio$.mangoro_target, id)
+}
+
+# Garbage collection of an aio whose reply never came (or was abandoned)
+# cancels the call. A finalizer runs wherever R collects garbage, possibly
+# inside another call's wait, so it only queues the cancel; the next call (or
+# cancel) sends it. R keeps what the aio refers to alive while this runs.
+aio_finalize <- function(aio) {
+  id <- aio$.mangoro_id
+  if (is.null(id)) return()
+  reply <- aio$.mangoro_raw()
+  if (nanonext::unresolved(reply) || abandoned(reply)) {
+    client_state$deferred[[length(client_state$deferred) + 1L]] <- list(target = aio$.mangoro_target, id = id)
+  }
+}
+
+# Send the cancels finalizers queued.
+flush_cancels <- function() {
+  pending <- client_state$deferred
+  client_state$deferred <- list()
+  for (p in pending) send_cancel(p$target, p$id)
+}
+
+#' Stop waiting for an asynchronous call
+#'
+#' Stops the aio (as `nanonext::stop_aio()` does: its `data` becomes an
+#' error) and tells the server to cancel the call, whose Go handler sees its
+#' `context.Context` cancelled. `nanonext::stop_aio()` on a `mangoro_aio`
+#' cancels the call too, when the aio is next read or garbage-collected.
+#'
+#' @param con A `mangoro_aio` from [mangoro_rpc_call_aio()].
+#' @param ... Ignored.
+#' @return `con`, invisibly.
+#' @export
+close.mangoro_aio <- function(con, ...) {
+  if (nanonext::unresolved(con)) {
+    nanonext::stop_aio(con)
+    aio_cancel(con)
+  }
+  invisible(con)
 }
 
 #' Wait for an asynchronous call and return its result

@@ -8,26 +8,58 @@
 # holds a type the C writer does not cover, this file falls back to nanoarrow
 # (R/convert.R); callers never choose.
 
-envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L)
+envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L, cancel = 5L)
 
 # --- encode -----------------------------------------------------------------
 
-# A call message for `func_name` with arguments `data`.
-message_encode_call <- function(func_name, data) {
+# A call message for `func_name` with arguments `data`; `header` (a JSON
+# string from request_header(), "" for none) goes in the text field.
+message_encode_call <- function(func_name, data, header = "") {
   check_func_name(func_name)
   if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
     cols <- if (is.data.frame(data)) data else as_arg_columns(data)
-    msg <- .Call(mangoro_c_message_encode, envelope_type[["call"]], func_name, cols,
-                 .row_names_info(cols, 2L))
+    msg <- if (!nzchar(header)) {
+      .Call(mangoro_c_message_encode, envelope_type[["call"]], func_name, cols,
+            .row_names_info(cols, 2L))
+    } else {
+      # The envelope header (with the request header) as the prefix the
+      # Arrow stream is written after: still one pass, one allocation.
+      .Call(mangoro_c_ipc_write, envelope_pack(envelope_type[["call"]], func_name, header),
+            cols, .row_names_info(cols, 2L))
+    }
     if (is.raw(msg)) return(msg)
     if (is.character(msg)) stop(arrow_write_error(msg))
   }
-  arrow_encode_nanoarrow(data, envelope_pack(envelope_type[["call"]], func_name))
+  arrow_encode_nanoarrow(data, envelope_pack(envelope_type[["call"]], func_name, header))
 }
 
-# A request without payload (manifest, info).
-message_encode_request <- function(type) {
-  envelope_pack(envelope_type[[type]])
+# The request header (inst/WIRE.md, "Request header"): a JSON object for the
+# text field of a request. `id`: the call id (NULL for none, e.g. a manifest
+# request); `timeout_ms`: how long the client waits (NULL: no limit);
+# `token`: the credential of a server that requires one (NULL: none). Returns
+# "" when there is nothing to say. Used for every request R sends, pool
+# workers included (R/pool.R).
+request_header <- function(id = NULL, timeout_ms = NULL, token = NULL) {
+  parts <- c(
+    if (!is.null(id)) sprintf('"id":"%s"', id),
+    if (!is.null(timeout_ms)) sprintf('"timeout_ms":%.0f', as.double(timeout_ms)),
+    if (!is.null(token)) paste0('"token":', jsonlite::toJSON(enc2utf8(token), auto_unbox = TRUE))
+  )
+  if (is.null(parts)) return("")
+  paste0("{", paste(parts, collapse = ","), "}")
+}
+
+# A fresh call id: 16 random hex digits.
+new_call_id <- function() nanonext::random(8L)
+
+# A cancel request (type 5) for call `id`.
+message_encode_cancel <- function(id, header = "") {
+  envelope_pack(envelope_type[["cancel"]], id, header)
+}
+
+# A request without payload (manifest, info); `header` as for a call.
+message_encode_request <- function(type, header = "") {
+  envelope_pack(envelope_type[[type]], "", header)
 }
 
 # The Arrow stream of `data` alone (mangoro_ipc_write()).

@@ -33,6 +33,21 @@
 #'   `url`, `name`, `manifest`, `info`, `process` (a processx process),
 #'   `log_file`. Close it with `close(srv)` (safe to call twice); it is also
 #'   closed when garbage-collected and when R exits.
+#' @section Security: who is authenticated:
+#' * `ipc://` (the default): the socket file lives in a 0700 directory, so
+#'   only this user (and root) can connect.
+#' * `tcp://` and `ws://`: nobody. Any local user (and, on a non-loopback
+#'   address, anyone who can reach the port) can call every function. Starting
+#'   a server on one warns (class `mangoro_insecure_warning`).
+#' * `tls+tcp://` and `wss://`: the server proves who it is to the client
+#'   (its certificate) and the traffic is encrypted; clients are not
+#'   authenticated unless the server requires client certificates.
+#' * A token (environment variable `MANGORO_TOKEN` given to the server in
+#'   `env`, and sent by the client in every request's header; R does so for
+#'   the server object it returns): the client proves itself to the server. The server unsets the variable at start and
+#'   never logs it; requests without it get only an `"unauthorized"` error.
+#' @section Warnings: `mangoro_insecure_warning` for a plain `tcp://` or
+#'   `ws://` `url`.
 #' @section Errors: `mangoro_start_error` (fields `status`, `stderr`) when
 #'   the program exits or does not become ready within `timeout`;
 #'   `mangoro_input_error` for a missing binary.
@@ -56,6 +71,7 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
     mangoro_abort("`env` must be a named character vector, e.g. c(NAME = \"value\").",
                   class = "mangoro_input_error")
   }
+  warn_if_insecure(url)
   t <- as_timeout(timeout)
   deadline <- mclock() + if (is.null(t)) Inf else t
   log_file <- tempfile(paste0(basename(binary), "-"), fileext = ".log")
@@ -72,6 +88,8 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
   srv$process <- proc
   srv$log_file <- log_file
   srv$sock <- NULL
+  # A server given a token requires it in every request (R sends it).
+  srv$token <- if ("MANGORO_TOKEN" %in% names(env)) env[["MANGORO_TOKEN"]]
   class(srv) <- "mangoro_server"
   reg.finalizer(srv, server_finalize, onexit = TRUE)
   ok <- FALSE
@@ -80,7 +98,7 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
   # The ready line names the bound address: for tcp://host:0 it has the port.
   srv$url <- sub("^mangoro-ready\\s+", "", trimws(wait_ready_line(srv, deadline)))
   srv$cv <- nanonext::cv()
-  srv$sock <- nanonext::socket("req", dial = srv$url, autostart = TRUE)
+  srv$sock <- no_resend(nanonext::socket("req", dial = srv$url, autostart = TRUE))
   nanonext::pipe_notify(srv$sock, srv$cv, remove = TRUE)
   srv$ctx <- nanonext::context(srv$sock)
   left <- function() max(1, deadline - mclock())
@@ -97,6 +115,17 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
   }
   ok <- TRUE
   srv
+}
+
+# tcp:// and ws:// authenticate nobody: say so once per start.
+warn_if_insecure <- function(url) {
+  if (is.character(url) && length(url) == 1L && grepl("^(tcp|ws)://", url)) {
+    warning(warningCondition(
+      c(sprintf("%s has no authentication: any local user can connect and call every function.", url),
+        "Use ipc:// (the default) on one machine, or tls+tcp:// or wss:// with a certificate."),
+      class = c("mangoro_insecure_warning", "mangoro_warning")
+    ))
+  }
 }
 
 # Read stdout until the ready line: poll_io() is an event wait; EOF (or the
@@ -156,7 +185,22 @@ format.mangoro_server <- function(x, ...) {
     sprintf("exited (status %s)", format(proc$get_exit_status()))
   fns <- names(x$manifest)
   c(sprintf("<mangoro_server> %s, %s, pid %d, %s", x$name, state, proc$get_pid(), x$url),
-    sprintf("  functions: %s", if (length(fns)) paste(fns, collapse = ", ") else "(none)"))
+    sprintf("  functions: %s", if (length(fns)) paste(fns, collapse = ", ") else "(none)"),
+    if (state == "running") format_load(x))
+}
+
+# "workers: 64, 3 busy", from a fresh info request with a short timeout: a
+# server whose workers are all busy cannot answer it, which is worth saying.
+format_load <- function(x) {
+  if (!"header" %in% x$info$features) return(NULL) # no load figures before 0.2.0
+  info <- tryCatch(mangoro_server_info(x, timeout = 500), mangoro_error = function(e) NULL)
+  if (is.null(info)) return("  workers: no answer within 500 ms (all busy?)")
+  w <- info$workers
+  b <- info$busy
+  if (is.numeric(b) && is.numeric(w) && b >= w) {
+    return(sprintf("  workers: all %d busy: new calls wait for one to finish", as.integer(w)))
+  }
+  sprintf("  workers: %d, %d busy", as.integer(w), as.integer(b))
 }
 
 #' @export

@@ -430,3 +430,29 @@ test_that("mangoro_http_selfsigned() checks its input", {
   expect_error(mangoro_http_selfsigned(""), class = "mangoro_input_error")
   expect_error(mangoro_http_selfsigned(1), class = "mangoro_input_error")
 })
+
+test_that("the dotfile rule holds for what a link leads to, and the listing shows only what is served", {
+  skip_if_not(on_unix, "symbolic links and FIFOs need a Unix file system")
+  ctl <- local_http_controller()
+  site <- local_site()
+  expect_true(file.symlink(".secret", file.path(site, "env")))
+  fifo <- file.path(site, "pipe")
+  status <- system2("mkfifo", shQuote(fifo))
+  skip_if(status != 0L || !file.exists(fifo), "mkfifo failed")
+  for (dotfiles in c(FALSE, TRUE)) {
+    srv <- mangoro_http_start(ctl, addr = 0, dir = site, listing = TRUE, dotfiles = dotfiles, silent = TRUE)
+    env <- fetch(paste0(srv$url, "env"))
+    expect_identical(env$status_code, if (dotfiles) 200L else 404L, label = paste("env, dotfiles", dotfiles))
+    expect_identical(grepl("TOP SECRET", env$text), dotfiles)
+    expect_identical(fetch(paste0(srv$url, "pipe"))$status_code, 403L)
+    listing <- fetch(srv$url)$text
+    expect_match(listing, 'href="link-in"', fixed = TRUE)
+    expect_match(listing, 'href="sub/"', fixed = TRUE)
+    for (hidden in c("link-out", "dir-out", "pipe")) {
+      expect_false(grepl(hidden, listing, fixed = TRUE), label = paste(hidden, "listed, dotfiles", dotfiles))
+    }
+    expect_identical(grepl('href="env"', listing, fixed = TRUE), dotfiles)
+    expect_identical(grepl('href=".secret"', listing, fixed = TRUE), dotfiles)
+    mangoro_http_stop(ctl, srv$addr)
+  }
+})

@@ -175,6 +175,10 @@ func (h *fileHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, perr.reason, perr.code)
 		return
 	}
+	if !h.opts.Dotfiles && hiddenTarget(h.root, real) {
+		http.NotFound(w, r) // the rule holds for what a link leads to
+		return
+	}
 	info, err := os.Stat(real)
 	if err != nil {
 		http.NotFound(w, r)
@@ -197,6 +201,9 @@ func (h *fileHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *fileHandler) serveDir(w http.ResponseWriter, r *http.Request, dir string, rel []string) {
 	index, perr := resolve(h.root, append(rel[:len(rel):len(rel)], "index.html"))
+	if perr == nil && !h.opts.Dotfiles && hiddenTarget(h.root, index) {
+		perr = refuse(http.StatusNotFound, "not found")
+	}
 	if perr == nil {
 		if info, err := os.Stat(index); err == nil && info.Mode().IsRegular() {
 			h.serveFile(w, r, index, info)
@@ -217,14 +224,9 @@ func (h *fileHandler) serveDir(w http.ResponseWriter, r *http.Request, dir strin
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		name := e.Name()
-		if !h.opts.Dotfiles && strings.HasPrefix(name, ".") {
-			continue
+		if name, ok := h.listed(rel, e.Name()); ok {
+			names = append(names, name)
 		}
-		if info, err := os.Stat(filepath.Join(dir, name)); err == nil && info.IsDir() {
-			name += "/"
-		}
-		names = append(names, name)
 	}
 	sort.Strings(names)
 	// The page starts as net/http's FileServer listing does (doctype,
@@ -244,6 +246,31 @@ func (h *fileHandler) serveDir(w http.ResponseWriter, r *http.Request, dir strin
 		return
 	}
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// listed says how entry name of directory rel appears in a listing ("sub/"
+// for a directory), and whether it appears at all: only what a request for it
+// would serve, so not a hidden name or a link to one (when dotfiles are off),
+// a link leading outside the directory served, or anything but a regular
+// file or directory (FIFOs, devices, sockets).
+func (h *fileHandler) listed(rel []string, name string) (string, bool) {
+	if !h.opts.Dotfiles && strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	real, perr := resolve(h.root, append(rel[:len(rel):len(rel)], name))
+	if perr != nil || (!h.opts.Dotfiles && hiddenTarget(h.root, real)) {
+		return "", false
+	}
+	info, err := os.Stat(real)
+	switch {
+	case err != nil:
+		return "", false
+	case info.IsDir():
+		return name + "/", true
+	case info.Mode().IsRegular():
+		return name, true
+	}
+	return "", false
 }
 
 func (h *fileHandler) serveFile(w http.ResponseWriter, r *http.Request, name string, info fs.FileInfo) {

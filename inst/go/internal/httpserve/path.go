@@ -95,6 +95,17 @@ func hasDotfile(segs []string) bool {
 	return false
 }
 
+// hiddenTarget reports whether real (a resolved path within root) is or
+// lies below a hidden name, wherever the request's own names pointed: a
+// symbolic link "env" to ".env" resolves to a dotfile.
+func hiddenTarget(root, real string) bool {
+	rel, err := filepath.Rel(root, real)
+	if err != nil || rel == "." {
+		return false
+	}
+	return hasDotfile(strings.Split(rel, string(os.PathSeparator)))
+}
+
 // resolve maps the segments to a path under root (itself already free of
 // symbolic links), following symbolic links, and refuses any result that
 // leaves root: 404 when nothing is there, 403 when it is outside or

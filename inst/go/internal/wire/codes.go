@@ -18,6 +18,13 @@ const (
 	CodeTooLarge        = "too_large"
 	CodePanic           = "panic"
 	CodeHandler         = "handler"
+	// CodeCancelled: the client cancelled the call (MsgCancel).
+	CodeCancelled = "cancelled"
+	// CodeDeadlineExceeded: the call's timeout_ms passed.
+	CodeDeadlineExceeded = "deadline_exceeded"
+	// CodeUnauthorized: the server requires a token and the request did
+	// not carry the right one.
+	CodeUnauthorized = "unauthorized"
 	// CodeOther is what a reader assumes for an empty payload (servers
 	// before 0.2.0 send none).
 	CodeOther = "other"
@@ -118,4 +125,11 @@ type Info struct {
 	MaxMessageSize int64 `json:"max_message_size"`
 	// Functions is the number of registered functions.
 	Functions int `json:"functions"`
+	// Features lists what the server understands beyond protocol 1:
+	// "codes", "header", "cancel", and "auth" when it requires a token.
+	Features []string `json:"features"`
+	// Workers is the number of calls the server runs at once.
+	Workers int `json:"workers"`
+	// Busy is the number of workers in a call now.
+	Busy int `json:"busy"`
 }

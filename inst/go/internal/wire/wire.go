@@ -33,6 +33,10 @@ const (
 	// MsgInfo asks for (request) or carries (reply) the server info JSON.
 	// Servers that predate it answer MsgError.
 	MsgInfo MsgType = 4
+	// MsgCancel asks the server to cancel the call whose id is Name
+	// (request); the reply is an empty MsgCancel whether or not the id was
+	// known.
+	MsgCancel MsgType = 5
 )
 
 // String returns the lower-case name of the message type.
@@ -48,6 +52,8 @@ func (t MsgType) String() string {
 		return "error"
 	case MsgInfo:
 		return "info"
+	case MsgCancel:
+		return "cancel"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

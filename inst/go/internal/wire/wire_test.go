@@ -92,6 +92,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
+	f.Add((&Envelope{Type: MsgCall, Name: "add", Error: `{"id":"0123456789abcdef","timeout_ms":100}`}).Encode(nil))
+	f.Add((&Envelope{Type: MsgCancel, Name: "0123456789abcdef", Error: `{"token":"t"}`}).Encode(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		env, err := Decode(b)
 		if err != nil {

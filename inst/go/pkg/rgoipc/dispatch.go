@@ -32,6 +32,18 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 			reply = wire.AppendError(dst, "", fmt.Sprintf("rgoipc: internal error: %v", p), wire.CodeHandler)
 		}
 	}()
+	// A server with a token tells a request without it nothing at all:
+	// not the size limit, not whether the envelope was well formed.
+	if s.token != nil {
+		env, err := wire.Decode(req)
+		var h wire.Header
+		if err == nil {
+			h, err = wire.DecodeHeader(env.Error)
+		}
+		if err != nil || !s.authorized(h.Token) {
+			return wire.AppendError(dst, "", "rgoipc: unauthorized", wire.CodeUnauthorized)
+		}
+	}
 	// The transports enforce the limit; inproc does not, so check here too.
 	if int64(len(req)) > s.maxMsg {
 		return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: request of %d bytes is over the limit of %d", len(req), s.maxMsg), wire.CodeTooLarge)
@@ -40,12 +52,19 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 	if err != nil {
 		return wire.AppendError(dst, "", err.Error(), wire.CodeMalformed)
 	}
+	h, err := wire.DecodeHeader(env.Error)
+	if err != nil {
+		return wire.AppendError(dst, "", err.Error(), wire.CodeMalformed)
+	}
 	switch env.Type {
 	case wire.MsgCall:
 		if why := wire.CheckName(env.Name); why != "" {
 			return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: function name %s %s", wire.QuoteName(env.Name), why), wire.CodeBadName)
 		}
-		return s.call(ctx, env.Name, env.Payload, dst)
+		return s.callWithHeader(ctx, h, env.Name, env.Payload, dst)
+	case wire.MsgCancel:
+		s.cancelCall(env.Name)
+		return (&wire.Envelope{Type: wire.MsgCancel}).Encode(dst)
 	case wire.MsgManifest:
 		m, err := s.reg.manifestJSON()
 		if err != nil {
@@ -53,16 +72,118 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 		}
 		return (&wire.Envelope{Type: wire.MsgManifest, Payload: m}).Encode(dst)
 	case wire.MsgInfo:
-		info, _ := json.Marshal(wire.Info{
-			Protocol:       wire.ProtocolVersion,
-			Server:         "rgoipc",
-			Version:        Version,
-			MaxMessageSize: s.maxMsg,
-			Functions:      s.reg.len(),
-		})
+		info, _ := json.Marshal(s.info())
 		return (&wire.Envelope{Type: wire.MsgInfo, Payload: info}).Encode(dst)
 	}
-	return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: unknown message type %d (this server knows 0 manifest, 1 call, 4 info)", uint8(env.Type)), wire.CodeUnknownType)
+	return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: unknown message type %d (this server knows 0 manifest, 1 call, 4 info, 5 cancel)", uint8(env.Type)), wire.CodeUnknownType)
+}
+
+// info is the server's info reply.
+func (s *Server) info() wire.Info {
+	features := []string{"codes", "header", "cancel"}
+	if s.token != nil {
+		features = append(features, "auth")
+	}
+	return wire.Info{
+		Protocol:       wire.ProtocolVersion,
+		Server:         "rgoipc",
+		Version:        Version,
+		MaxMessageSize: s.maxMsg,
+		Functions:      s.reg.len(),
+		Features:       features,
+		Workers:        s.workers,
+		Busy:           int(s.busy.Load()),
+	}
+}
+
+// callWithHeader runs a call under the header's deadline, registered under
+// its id (when it has one) so a MsgCancel can cancel it. The registration
+// ends with the call.
+func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string, payload []byte, dst []byte) []byte {
+	if !h.HasTimeout && h.ID == "" {
+		return s.callInSlot(ctx, name, payload, dst) // a 0.1.0 client: nothing to set up
+	}
+	var cancel context.CancelFunc
+	if h.HasTimeout {
+		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	if h.ID != "" {
+		me := &inflight{cancel: cancel}
+		s.callsMu.Lock()
+		s.calls[h.ID] = me
+		_, early := s.tomb[h.ID]
+		s.callsMu.Unlock()
+		if early {
+			cancel() // its cancel overtook it (another receiver read it first)
+		}
+		defer func() {
+			s.callsMu.Lock()
+			if s.calls[h.ID] == me {
+				delete(s.calls, h.ID)
+			}
+			s.callsMu.Unlock()
+		}()
+	}
+	return s.callInSlot(ctx, name, payload, dst)
+}
+
+// callInSlot waits for a worker slot (or for ctx to end: a call cancelled
+// or past its deadline while it queued is answered without running), then
+// runs the call in it.
+func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, dst []byte) []byte {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		code := ctxCode(ctx)
+		return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
+	}
+	s.busy.Add(1)
+	defer func() {
+		s.busy.Add(-1)
+		<-s.slots
+	}()
+	return s.call(ctx, name, payload, dst)
+}
+
+// cancelCall cancels the running call with this id; unknown ids (finished
+// calls, calls never made) are ignored.
+// An id not running now is remembered (the last maxTombstones of them):
+// the cancel may have overtaken its call.
+func (s *Server) cancelCall(id string) {
+	s.callsMu.Lock()
+	c := s.calls[id]
+	if c == nil && wire.ValidID(id) {
+		if _, ok := s.tomb[id]; !ok {
+			if len(s.tombq) == maxTombstones {
+				delete(s.tomb, s.tombq[0])
+				s.tombq = s.tombq[1:]
+			}
+			s.tomb[id] = struct{}{}
+			s.tombq = append(s.tombq, id)
+		}
+	}
+	s.callsMu.Unlock()
+	if c != nil {
+		c.cancel()
+	}
+}
+
+// maxTombstones bounds the ids of cancels that found no call.
+const maxTombstones = 1024
+
+// ctxCode is the code of a call whose context ended before or while it ran,
+// "" while the context is live.
+func ctxCode(ctx context.Context) string {
+	switch {
+	case ctx.Err() == nil:
+		return ""
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return wire.CodeDeadlineExceeded
+	}
+	return wire.CodeCancelled
 }
 
 // call runs one function call and appends the reply to dst.
@@ -82,12 +203,21 @@ func (s *Server) call(ctx context.Context, name string, payload []byte, dst []by
 	}
 	defer args.rec.Release()
 
+	// A call whose deadline passed (or that was cancelled) while it
+	// queued is not run.
+	if code := ctxCode(ctx); code != "" {
+		return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
+	}
 	out, err := s.invoke(ctx, e, args)
 	if out != nil {
 		defer out.Release()
 	}
 	if err != nil {
-		return wire.AppendError(dst, name, handlerMessage(name, err), s.handlerCode(name, err))
+		code := s.handlerCode(name, err)
+		if c := ctxCode(ctx); c != "" && code == wire.CodeHandler {
+			code = c // the handler gave up because its context ended
+		}
+		return wire.AppendError(dst, name, handlerMessage(name, err), code)
 	}
 	if out == nil {
 		return wire.AppendError(dst, name, name+": handler returned no result", wire.CodeHandler)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mangoro/internal/wire"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -95,7 +96,7 @@ func TestHandleMessage(t *testing.T) {
 		}, want{typ: wire.MsgError, code: "malformed"}},
 		{"unknown message type", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: 9}).Encode(nil)
-		}, want{typ: wire.MsgError, code: "unknown_type", err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info)"}},
+		}, want{typ: wire.MsgError, code: "unknown_type", err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info, 5 cancel)"}},
 		{"name with a NUL byte", func(m memory.Allocator) []byte {
 			return callMsg(t, "ad\x00d", col{"x", f64(m, 1.0)})
 		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "ad\x00d" holds a NUL byte`}},
@@ -161,8 +162,9 @@ func TestInfoAndManifestReplies(t *testing.T) {
 	if err := json.Unmarshal(env.Payload, &info); err != nil {
 		t.Fatal(err)
 	}
-	want := wire.Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7}
-	if info != want {
+	want := wire.Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7,
+		Features: []string{"codes", "header", "cancel"}, Workers: defaultWorkers}
+	if !reflect.DeepEqual(info, want) {
 		t.Errorf("info = %+v, want %+v", info, want)
 	}
 

@@ -18,6 +18,9 @@ import (
 func FuzzHandleMessage(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0})
 	f.Add((&wire.Envelope{Type: wire.MsgCall, Name: "echo", Payload: []byte{0xFF, 0xFF, 0xFF, 0xFF, 8, 0, 0, 0}}).Encode(nil))
+	f.Add((&wire.Envelope{Type: wire.MsgCall, Name: "add", Error: `{"id":"0123456789abcdef","timeout_ms":100}`}).Encode(nil))
+	f.Add((&wire.Envelope{Type: wire.MsgCancel, Name: "0123456789abcdef", Error: `{"token":"t"}`}).Encode(nil))
+	f.Add((&wire.Envelope{Type: wire.MsgInfo, Error: `{"timeout_ms":-1}`}).Encode(nil))
 	s := NewServer(testRegistry(f), WithLogger(nil))
 	f.Fuzz(func(t *testing.T, req []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -30,7 +33,7 @@ func FuzzHandleMessage(f *testing.F) {
 		if strings.Contains(env.Error, "internal error") {
 			t.Fatalf("panic escaped to HandleMessage: %s", env.Error)
 		}
-		if env.Type > wire.MsgInfo {
+		if env.Type > wire.MsgCancel {
 			t.Fatalf("reply type %d", env.Type)
 		}
 		if env.Type == wire.MsgError {

@@ -45,7 +45,12 @@ import (
 //
 // Main exits 0 after a clean shutdown; 1 if it cannot serve (a function
 // failed to register, a bad URL, the address is in use, bad TLS material),
-// with the reason on standard error; 2 on a usage error. opts come after
+// with the reason on standard error; 2 on a usage error.
+//
+// When MANGORO_TOKEN is set, every request must carry that token in its
+// header (clients authenticate to the server); others get only an
+// "unauthorized" error. Main unsets the variable before serving, and the
+// token never appears in a log. opts come after
 // the defaults.
 func Main(reg *Registry, opts ...Option) {
 	prog := filepath.Base(os.Args[0])
@@ -72,6 +77,15 @@ func Main(reg *Registry, opts ...Option) {
 		}
 		all = append(all, WithTLS(cfg))
 	}
+	if tok, ok := os.LookupEnv(envToken); ok {
+		// Unset at once: children of handlers must not inherit it.
+		_ = os.Unsetenv(envToken)
+		if tok == "" {
+			logger.Printf("rgoipc: %s is set but empty", envToken)
+			os.Exit(2)
+		}
+		all = append(all, withToken(tok))
+	}
 	all = append(all, opts...)
 	err := RunProcess(url, func(ctx context.Context, ready func(addr string)) error {
 		return serve(ctx, url, reg, ready, all...)
@@ -82,6 +96,10 @@ func Main(reg *Registry, opts ...Option) {
 	}
 	os.Exit(0)
 }
+
+// envToken holds the credential every request must carry (WIRE.md,
+// "Request header"); Main reads it and removes it from the environment.
+const envToken = "MANGORO_TOKEN"
 
 // envMaxMessageSize overrides the largest accepted request (Main).
 const envMaxMessageSize = "MANGORO_MAX_MESSAGE_SIZE"

@@ -2,6 +2,8 @@ package rgoipc
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,11 +12,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.nanomsg.org/mangos/v3"
 	"go.nanomsg.org/mangos/v3/protocol/rep"
+
+	"mangoro/internal/wire"
 
 	// Every mangos transport (inproc, ipc, tcp, tls+tcp, ws, wss), so any
 	// URL the client can use works here too.
@@ -109,6 +114,26 @@ func WithTLS(cfg *tls.Config) Option {
 	return func(s *Server) { s.tls = cfg }
 }
 
+// withToken makes the server require tok in every request's header (Main
+// sets it from MANGORO_TOKEN). Only a digest is kept, so comparisons take
+// the same time whatever the lengths.
+func withToken(tok string) Option {
+	return func(s *Server) {
+		d := sha256.Sum256([]byte(tok))
+		s.token = &d
+	}
+}
+
+// authorized reports whether tok is the server's token (always true for a
+// server without one), in constant time.
+func (s *Server) authorized(tok string) bool {
+	if s.token == nil {
+		return true
+	}
+	d := sha256.Sum256([]byte(tok))
+	return subtle.ConstantTimeCompare(d[:], s.token[:]) == 1
+}
+
 // Server answers requests on a mangos REP socket with the functions of a
 // Registry. Create it with NewServer, Listen (any number of times), then
 // Serve. Shutdown stops it gracefully, Close at once. Main does all of
@@ -121,8 +146,16 @@ type Server struct {
 	mem     memory.Allocator
 	tls     *tls.Config
 	grace   time.Duration
+	token   *[sha256.Size]byte // digest of the required token, nil: none
 	onStop  []func(context.Context)
-	stopped sync.Once // runs onStop once
+
+	busy    atomic.Int64  // workers running a call
+	slots   chan struct{} // one per worker: a call holds one while it runs
+	callsMu sync.Mutex
+	calls   map[string]*inflight // call id -> its cancel, while it runs
+	tomb    map[string]struct{}  // ids cancelled before their call came
+	tombq   []string             // the same ids, oldest first
+	stopped sync.Once            // runs onStop once
 
 	mu       sync.Mutex
 	sock     mangos.Socket
@@ -137,6 +170,9 @@ type Server struct {
 	base   context.Context // parent of every call's context
 	cancel context.CancelFunc
 }
+
+// inflight is one running call that has an id, for MsgCancel.
+type inflight struct{ cancel context.CancelFunc }
 
 type worker struct {
 	mu      sync.Mutex
@@ -155,10 +191,13 @@ func NewServer(reg *Registry, opts ...Option) *Server {
 		mem:     memory.DefaultAllocator,
 		grace:   defaultGracePeriod,
 		done:    make(chan struct{}),
+		calls:   make(map[string]*inflight),
+		tomb:    make(map[string]struct{}),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.slots = make(chan struct{}, s.workers)
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -244,7 +283,10 @@ func (s *Server) Serve() error {
 		return errors.New("rgoipc: Serve called twice")
 	}
 	s.serving = true
-	for i := 0; i < s.workers; i++ {
+	// Receivers only receive: a call goes to a goroutine of its own that
+	// waits for a worker slot, so a cancel or an info request is read and
+	// answered even while every worker is busy.
+	for i := 0; i < receivers; i++ {
 		c, err := s.sock.OpenContext()
 		if err != nil {
 			s.mu.Unlock()
@@ -264,7 +306,13 @@ func (s *Server) Serve() error {
 // replyPrealloc bounds the reply buffer allocated before a call runs.
 const replyPrealloc = 64 << 10
 
-// run is one worker: receive, answer, send, on its own context.
+// receivers is the number of goroutines receiving requests; calls run on
+// goroutines of their own (at most s.workers at a time).
+const receivers = 2
+
+// run is one receiver: it answers requests other than calls itself, and
+// hands each call, with the context it arrived on, to a goroutine of its own
+// (serveCall), continuing on a fresh context.
 func (s *Server) run(w *worker) {
 	defer s.wg.Done()
 	for {
@@ -276,20 +324,23 @@ func (s *Server) run(w *worker) {
 		w.busy = true
 		w.mu.Unlock()
 
-		// Small replies reuse mangos' pooled buffers; a large one is sized
-		// by handleMessage from the result, not from the request (a 160 MB
-		// request may well have an 80 MB reply).
-		reply := mangos.NewMessage(min(len(req.Body)+256, replyPrealloc))
-		reply.Body = s.handleMessage(s.base, req.Body, reply.Body[:0])
-		// The request is not Free()d back to mangos' pool: the handler's
-		// arrays aliased its body, and a handler may (wrongly but
-		// plausibly) have kept one.
-		if err := w.ctx.SendMsg(reply); err != nil {
-			reply.Free()
-			if !errors.Is(err, mangos.ErrClosed) {
-				s.logf("send reply: %v", err)
+		if len(req.Body) > 0 && wire.MsgType(req.Body[0]) == wire.MsgCall {
+			c := w.ctx
+			w.mu.Lock()
+			nc, err := s.openContext(w)
+			if err == nil {
+				w.ctx = nc
 			}
+			w.busy = false
+			w.mu.Unlock()
+			s.wg.Add(1)
+			go s.serveCall(c, req)
+			if err != nil {
+				return // shutting down, or the socket is closed
+			}
+			continue
 		}
+		s.answer(w.ctx, req)
 
 		w.mu.Lock()
 		w.busy = false
@@ -298,6 +349,42 @@ func (s *Server) run(w *worker) {
 		if closing {
 			_ = w.ctx.Close()
 			return
+		}
+	}
+}
+
+// openContext opens the receiver's next context, unless it is closing.
+// Called with w.mu held.
+func (s *Server) openContext(w *worker) (mangos.Context, error) {
+	if w.closing {
+		return nil, ErrServerClosed
+	}
+	return s.sock.OpenContext()
+}
+
+// serveCall answers one call on the context it arrived on, then closes it.
+func (s *Server) serveCall(c mangos.Context, req *mangos.Message) {
+	defer s.wg.Done()
+	s.answer(c, req)
+	_ = c.Close()
+}
+
+// answer handles req and sends the reply on c.
+func (s *Server) answer(c mangos.Context, req *mangos.Message) {
+	{
+		// Small replies reuse mangos' pooled buffers; a large one is sized
+		// by handleMessage from the result, not from the request (a 160 MB
+		// request may well have an 80 MB reply).
+		reply := mangos.NewMessage(min(len(req.Body)+256, replyPrealloc))
+		reply.Body = s.handleMessage(s.base, req.Body, reply.Body[:0])
+		// The request is not Free()d back to mangos' pool: the handler's
+		// arrays aliased its body, and a handler may (wrongly but
+		// plausibly) have kept one.
+		if err := c.SendMsg(reply); err != nil {
+			reply.Free()
+			if !errors.Is(err, mangos.ErrClosed) {
+				s.logf("send reply: %v", err)
+			}
 		}
 	}
 }
