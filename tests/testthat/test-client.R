@@ -302,9 +302,11 @@ test_that("a dead server behind a URL or a bare socket is noticed within a secon
 
 test_that("the size check is exact: limit passes, limit + 1 is refused, for every target", {
   # With the Go side's exact max_message_size (the envelope, not the wire
-  # frame), a message of exactly the limit is served.
+  # frame), a message of exactly the limit is served. Every target here
+  # speaks the request header, so the message carries one (a 16-digit call
+  # id and the 5000 ms timeout).
   d <- data.frame(x = runif(100))
-  n <- length(mangoro_rpc_call_message("echo", d))
+  n <- length(mangoro:::message_encode_call("echo", d, mangoro:::request_header(strrep("0", 16), 5000L)))
   at <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n)))
   under <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n - 1)))
   expect_equal(at$info$max_message_size, n)
@@ -317,7 +319,7 @@ test_that("the size check is exact: limit passes, limit + 1 is refused, for ever
       if (identical(srv, at)) {
         expect_equal(mangoro_rpc_call(target, "echo", d, timeout = 5000), d)
       } else {
-        e <- expect_error(mangoro_rpc_call(target, "echo", d), class = "mangoro_message_too_large")
+        e <- expect_error(mangoro_rpc_call(target, "echo", d, timeout = 5000), class = "mangoro_message_too_large")
         expect_identical(e$size, n)
         expect_identical(e$max_message_size, n - 1)
       }
