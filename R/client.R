@@ -66,7 +66,7 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   what <- sprintf("the call to %s()", func_name)
   reply <- rpc_request(target, msg, timeout, what, id)
   if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
-  message_result(reply, func_name)
+  message_result(reply, func_name, target$server)
 }
 
 #' @rdname mangoro_rpc_call
@@ -504,7 +504,7 @@ new_mangoro_aio <- function(aio, ctx, func_name, target, t, id = NULL) {
     if (abandoned(reply)) aio_cancel(aio)
     decoded <<- tryCatch(
       if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
-      else message_result(reply, func_name),
+      else message_result(reply, func_name, target$server),
       mangoro_error = identity
     )
     decoded

@@ -133,10 +133,18 @@ arrow_result <- function(res) {
 }
 
 # The reply to a call of `func_name`: its data.frame, or the classed error.
-message_result <- function(x, func_name) {
+message_result <- function(x, func_name, srv = NULL) {
   env <- message_decode(x)
   if (env$type == envelope_type[["result"]]) return(env$data)
-  if (env$type == envelope_type[["error"]]) stop(remote_error(env, func_name))
+  if (env$type == envelope_type[["error"]]) {
+    err <- remote_error(env, func_name)
+    # The deadline R sent ran out on the server first: to the caller that is
+    # the same timeout as R's own (whichever side noticed first).
+    if (identical(err$code, "deadline_exceeded")) {
+      err <- transport_error(5L, sprintf("the call to %s()", func_name), srv)
+    }
+    stop(err)
+  }
   stop(unexpected_type_error(env$type, "result (2) or error (3)"))
 }
 
