@@ -82,7 +82,7 @@ func register(reg *rgoipc.Registry) error {
 			Returns:  rgoipc.Any(),
 		}, echo, rgoipc.Describe("Returns its arguments unchanged, whatever their types (round-trip tests)")),
 
-		reg.HandleFunc("panic", rgoipc.Signature{Returns: rgoipc.Any()},
+		reg.HandleFunc("crash", rgoipc.Signature{Returns: rgoipc.Any()},
 			func(context.Context, *rgoipc.Args) (arrow.RecordBatch, error) {
 				panic("requested panic")
 			}, rgoipc.Describe("Panics; the server answers with an error and keeps serving")),
