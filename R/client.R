@@ -28,7 +28,8 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 #' @param timeout Numeric; milliseconds to wait for the reply. Default `NULL`
 #'   means option `mangoro.timeout`, itself 10000 (10 s) by default; `Inf`
 #'   waits without limit (only when you ask for it).
-#' @return `mangoro_rpc_call()`: a data.frame (usually one column, `result`).
+#' @return `mangoro_rpc_call()`: a data.frame (usually one column, `result`);
+#'   a tibble when `data` is one.
 #' @section Errors:
 #' * `mangoro_remote_error`: the Go function returned an error or panicked
 #'   (fields `remote_message`, `func` and `code`, the server's error code such
@@ -63,7 +64,7 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   what <- sprintf("the call to %s()", func_name)
   reply <- rpc_request(target, msg, timeout, what)
   if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
-  message_result(reply, func_name)
+  like_input(message_result(reply, func_name), data)
 }
 
 #' @rdname mangoro_rpc_call
