@@ -19,9 +19,10 @@
 #' @examples
 #' mangoro_cache_info()
 mangoro_cache_info <- function() {
-  path <- resolve_gocache()
+  choice <- gocache_choice()
+  path <- choice$path
   files <- if (dir.exists(path)) list.files(path, recursive = TRUE, full.names = TRUE, all.files = TRUE) else character()
-  data.frame(path = path, source = attr(path, "source"), exists = dir.exists(path),
+  data.frame(path = path, source = choice$source, exists = dir.exists(path),
              files = length(files), size = sum(file.size(files), na.rm = TRUE),
              stringsAsFactors = FALSE)
 }
@@ -46,7 +47,12 @@ resolve_gocache <- function(gocache = NULL) {
     }
     return(normalizePath(gocache, mustWork = FALSE))
   }
-  from <- function(path, source) structure(path, source = source)
+  gocache_choice()$path
+}
+
+# The default cache and where the choice came from (mangoro_cache_info()).
+gocache_choice <- function() {
+  from <- function(path, source) list(path = path, source = source)
   opt <- getOption("mangoro.gocache", "")
   if (nzchar(opt)) return(from(normalizePath(opt, mustWork = FALSE), "option"))
   env <- Sys.getenv("MANGORO_GOCACHE")
