@@ -78,6 +78,7 @@
 #' diagnostics with your own file paths and line numbers; the condition
 #' carries the full `output`, the exit `status` and the `command`. Without a
 #' suitable Go, `mangoro_go_not_found`.
+#' @family entry points
 #' @export
 #' @examplesIf mangoro_go_available()
 #' src <- system.file("go", "cmd", "echo", "main.go", package = "mangoro")

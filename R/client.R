@@ -55,6 +55,7 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 #' srv <- mangoro_server_start(bin)
 #' mangoro_rpc_call(srv, "add", data.frame(x = 1:3 + 0.5, y = 1))
 #' close(srv)
+#' @family entry points
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
@@ -118,6 +119,7 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
 #' manifest$add$Args$Name
 #' manifest$add$Metadata$description
 #' close(srv)
+#' @family wire-level helpers
 #' @export
 mangoro_rpc_get_manifest <- function(sock, timeout = NULL, simplify = TRUE) {
   if (!is.logical(simplify) || length(simplify) != 1L || is.na(simplify)) {
@@ -371,6 +373,13 @@ mclock <- function() {
 #'   message as a raw vector.
 #' @section Errors: `mangoro_timeout_error` when the time runs out;
 #'   `mangoro_server_gone` when the socket is closed.
+#' @family wire-level helpers
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' mangoro_rpc_send(srv, mangoro_rpc_call_message("add", data.frame(x = 1, y = 2)))
+#' str(mangoro_rpc_parse_response(mangoro_rpc_recv(srv)))
+#' close(srv)
 #' @export
 mangoro_rpc_send <- function(sock, msg, timeout = NULL) {
   con <- rpc_connection(sock)
@@ -443,6 +452,12 @@ new_mangoro_aio <- function(aio, ctx, func_name, target, t) {
 #' @param x A `mangoro_aio` from [mangoro_rpc_call_aio()], or a list of them.
 #' @return The data.frame (for a list, a list of data.frames). Errors are
 #'   signalled with their classes, as in [mangoro_rpc_call()].
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' aios <- lapply(1:3, function(i) mangoro_rpc_call_aio(srv, "sleep", data.frame(ms = 10 * i)))
+#' mangoro_aio_result(aios)
+#' close(srv)
 #' @export
 mangoro_aio_result <- function(x) {
   if (inherits(x, "mangoro_pool_aio")) return(pool_aio_result(x)) # pool hook (R/pool.R)

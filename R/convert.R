@@ -292,6 +292,7 @@ like_input <- function(result, data) {
 #' @examples
 #' bytes <- mangoro_ipc_write(data.frame(x = c(1.5, NaN, NA)))
 #' mangoro_ipc_read(bytes)
+#' @family wire-level helpers
 #' @export
 mangoro_ipc_write <- function(data) {
   arrow_encode(data)

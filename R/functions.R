@@ -31,6 +31,7 @@
 #' one value: a longer vector is a `mangoro_remote_error` (code
 #' `bad_arguments`), as is a double that is not a whole number where Go
 #' declares an integer. Calls raise the errors documented in [mangoro_rpc_call()].
+#' @family entry points
 #' @export
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))

@@ -43,6 +43,7 @@
 #' srv
 #' srv$call("add", data.frame(x = 1, y = 2))
 #' close(srv)
+#' @family entry points
 #' @export
 mangoro_server_start <- function(binary, url = create_ipc_path(), args = character(),
                                  env = NULL, timeout = 10000, workdir = NULL) {
@@ -263,6 +264,7 @@ server_finalize <- function(srv) {
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
 #' with_mangoro_server(bin, mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2)))
+#' @family entry points
 #' @export
 local_mangoro_server <- function(binary, ..., .local_envir = parent.frame()) {
   srv <- mangoro_server_start(binary, ...)
