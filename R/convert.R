@@ -270,7 +270,9 @@ like_input <- function(result, data) {
 #'   <-> utf8, Date <-> date32, POSIXct <-> timestamp(us) with its time zone (a
 #'   POSIXct without a zone is sent in `TZ`, or UTC), data.frame column <->
 #'   struct, list of raw <-> binary, list of atomic vectors <-> list,
-#'   `bit64::integer64` <-> int64, factor <-> dictionary<int32, utf8> (NA
+#'   `bit64::integer64` <-> int64, difftime <-> duration (it comes back in
+#'   seconds, `units = "secs"`: Arrow durations have no minutes, hours or
+#'   days; convert with `units<-`), factor <-> dictionary<int32, utf8> (NA
 #'   is a null index; levels, unused ones included, travel in a dictionary
 #'   batch; an ordered factor sets the dictionary's `isOrdered` and comes
 #'   back ordered). Factors inside struct (data.frame) columns, or in a

@@ -263,3 +263,13 @@ test_that("a tibble in gives a tibble out", {
   expect_identical(out, tibble::tibble(a = 1:2, b = c("x", "y")))
   expect_false(inherits(mangoro_rpc_call(srv, "echo", data.frame(a = 1)), "tbl_df"))
 })
+
+test_that("difftime travels as an Arrow duration and comes back as difftime", {
+  secs <- as.difftime(c(0.5, 2, NA), units = "secs")
+  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = secs)))$d, secs)
+  srv <- rpc_server()
+  expect_identical(mangoro_rpc_call(srv, "echo", data.frame(d = secs))$d, secs)
+  mins <- mangoro_rpc_call(srv, "echo", data.frame(d = as.difftime(c(1.5, NA), units = "mins")))$d
+  expect_s3_class(mins, "difftime")
+  expect_identical(as.numeric(mins, units = "mins"), c(1.5, NA))
+})
