@@ -106,7 +106,8 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
 #'   `srv$manifest`.
 #' @return A named list, one element per function, each a list with `Args`
 #'   (with `simplify = TRUE` a data.frame with columns `Name`, `Type` (itself
-#'   a data.frame: `Type`, `Nullable`, ...), `Optional` and `Default`, or an
+#'   a data.frame: `Type`, `Nullable`, ...), `Optional`, `Default` and, for
+#'   a function with one-value Go parameters, `Scalar`, or an
 #'   empty list for a function without fixed arguments), `ReturnType`,
 #'   `Vectorized` and `Metadata` (e.g. `description`), with the server's JSON
 #'   keys.
