@@ -85,7 +85,7 @@
 #' type, dictionaries), or to avoid every copy, write a handler against the
 #' Arrow arrays:
 #' \preformatted{
-#' reg.HandleFunc("stats", rgoipc.Signature{
+#' err = reg.HandleFunc("stats", rgoipc.Signature{
 #'     Args:    []rgoipc.Arg{{Name: "x", Type: rgoipc.Float64()}},
 #'     Returns: rgoipc.Struct(
 #'         rgoipc.Field{Name: "mean", Type: rgoipc.Float64()},
@@ -102,6 +102,9 @@
 #'         Int32("n", []int32{int32(n)}, nil).
 #'         Record()
 #' })
+#' if err != nil {
+#'     log.Fatal(err)
+#' }
 #' }
 #' The `Signature` declares argument types (checked before the handler
 #' runs, with the same conversions as `Func`), `Optional` arguments with a
