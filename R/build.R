@@ -312,8 +312,10 @@ user_paths <- function(output, files, module, pkgdir, rewritten = character()) {
     virtual <- normalizePath(file.path(module, pkgdir, basename(files)), mustWork = FALSE)
     real <- files[match(abs, virtual)]
     real[is.na(real)] <- files[match(abs, files)][is.na(real)]
-    copies <- normalizePath(unname(rewritten), mustWork = FALSE)
-    real[is.na(real)] <- names(rewritten)[match(abs, copies)][is.na(real)]
+    if (length(rewritten)) {
+      copies <- normalizePath(unname(rewritten), mustWork = FALSE)
+      real[is.na(real)] <- names(rewritten)[match(abs, copies)][is.na(real)]
+    }
     fixed <- !is.na(real)
     lines[hit][fixed] <- mapply(function(l, p, r) sub(p, r, l, fixed = TRUE),
                                 lines[hit][fixed], paths[fixed], real[fixed], USE.NAMES = FALSE)

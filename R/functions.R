@@ -86,17 +86,37 @@ go_function <- function(server, name, entry, simplify, timeout) {
   fmls[optional] <- list(NULL)
   names(fmls) <- arg_names
   if (variadic) fmls <- c(fmls, alist(... = ))
+  converters <- arg_converters(entry)
 
+  # The body names only dotted variables: Go parameter names (the formals)
+  # cannot start with a dot, so a parameter called `name` or `server` cannot
+  # shadow what the body needs.
+  .go <- list(server = server, name = name, entry = entry, simplify = simplify,
+              timeout = timeout, arg_names = arg_names, variadic = variadic,
+              converters = if (any(!vapply(converters, is.null, NA))) converters,
+              frames = any(vapply(entry$Args, function(a) identical(a$Type$Type, "struct"), NA)),
+              shape = entry$Metadata$result_shape, optional = any(optional))
+  .collect <- NULL # a placeholder, replaced in the body below (and seen by code checks)
   # Defined with `...` so code checks see it; formals() below sets the real ones.
   fn <- function(...) {
-    # Evaluating each formal makes R report a missing required one by name.
-    env <- environment()
-    args <- lapply(stats::setNames(nm = arg_names), function(a) eval(as.name(a), env))
-    if (variadic) args <- c(args, list(...))
-    args <- args[!vapply(args, is.null, NA)]
-    result <- mangoro_rpc_call(server, name, recycle_args(args, name), timeout = timeout)
-    if (simplify && ncol(result) == 1L) result[[1L]] else result
+    # `list(x = x, ...)` of the formals, written into the body below: R
+    # reports a missing required argument by name.
+    .args <- .collect
+    if (.go$variadic) .args <- c(.args, list(...))
+    if (.go$optional) .args <- .args[!vapply(.args, is.null, NA)]
+    if (!is.null(.go$converters)) .args <- convert_args(.args, .go$converters, .go$arg_names)
+    # Recycling is needed only when lengths differ (or rows of a data frame count).
+    .lens <- lengths(.args)
+    if (.go$frames || any(.lens != .lens[1L])) .args <- recycle_args(.args, .go$name)
+    .result <- mangoro_rpc_call(.go$server, .go$name, .args, timeout = .go$timeout)
+    if (is.null(.go$shape)) {
+      if (.go$simplify && length(.result) == 1L) .subset2(.result, 1L) else .result
+    } else {
+      shape_result(.result, .go$entry, .go$simplify)
+    }
   }
+  collect <- as.call(c(as.name("list"), lapply(stats::setNames(nm = arg_names), as.name)))
+  body(fn) <- do.call(substitute, list(body(fn), list(.collect = collect)))
   formals(fn) <- fmls
   structure(fn, class = c("mangoro_function", "function"), go_name = name, go_entry = entry)
 }
@@ -131,6 +151,7 @@ format.mangoro_function <- function(x, ...) {
   if (!is.null(entry$Metadata$variadic)) args <- c(args, sprintf("... %s", entry$Metadata$variadic))
   returns <- if (is.null(entry$ReturnType$Type)) "?" else format_go_type(entry$ReturnType)
   c(sprintf("<Go function> %s(%s) -> %s", attr(x, "go_name"), paste(args, collapse = ", "), returns),
+    if (!is.null(entry$Metadata$go_signature)) paste0("  ", entry$Metadata$go_signature),
     if (!is.null(entry$Metadata$description)) paste0("  ", entry$Metadata$description))
 }
 

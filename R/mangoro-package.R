@@ -34,3 +34,9 @@
 #' @seealso [mangoro_go_guide] for the Go side.
 #' @keywords internal
 "_PACKAGE"
+
+.onLoad <- function(libname, pkgname) {
+  # The knitr engine: now if knitr is loaded, else when it is.
+  setHook(packageEvent("knitr", "onLoad"), register_knitr_engine)
+  if (isNamespaceLoaded("knitr")) register_knitr_engine()
+}

@@ -23,6 +23,11 @@ import (
 //	[][]byte                                          binary, nil = NA
 //	float64, int32, int, int64, string, bool          one value (first row)
 //
+// and the types of func_types.go: []int, time.Time and Date (with their
+// slices and pointer slices), []byte (one raw vector), [][]T (list
+// columns), []S for a struct S (a data frame, see SupportedTypes), and
+// several results (named with ResultNames).
+//
 // int32 and int map to R integers, float64 to doubles (which also accept
 // R integers). A final variadic parameter (cols ...[]float64) takes any
 // number of further columns. The function may return an error as its last
@@ -71,6 +76,7 @@ type goType struct {
 	typ    Type
 	plain  bool // plain slice: NA reads as the zero value and propagates
 	scalar bool
+	frame  bool // a slice of structs: one column per field
 	in     func(a arrow.Array) (reflect.Value, error)
 	out    func(b *ResultBuilder, v reflect.Value, valid []bool)
 }
@@ -252,9 +258,10 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 	}
 	params := make([]goType, 0, nfixed)
 	for i := first; i < nfixed; i++ {
-		g, ok := goTypes[t.In(i)]
+		g, ok := lookupGoType(t.In(i))
 		if !ok {
-			return nil, sig, fmt.Errorf("%w: parameter %d has unsupported type %v", ErrInvalidSignature, i+1, t.In(i))
+			return nil, sig, fmt.Errorf("%w: parameter %d has unsupported type %v; supported: %s",
+				ErrInvalidSignature, i+1, t.In(i), SupportedTypes)
 		}
 		params = append(params, g)
 		sig.Args = append(sig.Args, Arg{Type: g.typ, Scalar: g.scalar})
@@ -262,8 +269,8 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 	}
 	var variadic *goType
 	if t.IsVariadic() {
-		g, ok := goTypes[t.In(nfixed).Elem()]
-		if !ok || g.scalar {
+		g, ok := lookupGoType(t.In(nfixed).Elem())
+		if !ok || g.scalar || g.frame {
 			return nil, sig, fmt.Errorf("%w: variadic parameter has unsupported type %v", ErrInvalidSignature, t.In(nfixed))
 		}
 		variadic = &g
@@ -271,15 +278,14 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 		sig.Variadic = &vt
 		sig.Vectorized = true
 	}
-	hasErr := t.NumOut() == 2 && t.Out(1) == errorType
-	if t.NumOut() < 1 || t.NumOut() > 2 || (t.NumOut() == 2 && !hasErr) {
-		return nil, sig, fmt.Errorf("%w: want a result and optionally an error, got %v", ErrInvalidSignature, t)
-	}
-	res, ok := goTypes[t.Out(0)]
-	if !ok {
-		return nil, sig, fmt.Errorf("%w: result has unsupported type %v", ErrInvalidSignature, t.Out(0))
+	res, err := newResults(t)
+	if err != nil {
+		return nil, sig, err
 	}
 	sig.Returns = res.typ
+	if shape := res.shape(); shape != "" {
+		sig.Metadata = map[string]string{metaResultShape: shape}
+	}
 
 	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
 		in := make([]reflect.Value, 0, t.NumIn()+args.nvar)
@@ -310,24 +316,31 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 			}
 		}
 		out := v.Call(in)
-		if hasErr && !out[1].IsNil() {
-			return nil, out[1].Interface().(error)
+		if res.hasErr {
+			if e := out[len(out)-1]; !e.IsNil() {
+				return nil, e.Interface().(error)
+			}
 		}
-		var valid []bool
-		if res.plain && len(nullable) > 0 && out[0].Len() == args.Len() {
-			valid = make([]bool, out[0].Len())
-			for i := range valid {
-				valid[i] = true
+		// A plain-slice result as long as the input is NA wherever a
+		// plain-slice argument was.
+		valid := func(n int) []bool {
+			if len(nullable) == 0 || n != args.Len() {
+				return nil
+			}
+			mask := make([]bool, n)
+			for i := range mask {
+				mask[i] = true
 				for _, c := range nullable {
 					if c.IsNull(i) {
-						valid[i] = false
+						mask[i] = false
 						break
 					}
 				}
 			}
+			return mask
 		}
 		b := NewResult(args.mem)
-		res.out(b, out[0], valid)
+		res.build(b, args.sig, out, valid)
 		return b.Record()
 	})
 	return h, sig, nil

@@ -98,8 +98,8 @@ func TestRegistrationErrors(t *testing.T) {
 		{"unsupported result", func(r *Registry) error {
 			return r.Func("f", func(x []float64) map[string]int { return nil }, ArgNames("x"))
 		}, ErrInvalidSignature},
-		{"second result not error", func(r *Registry) error {
-			return r.Func("f", func(x []float64) ([]float64, int) { return nil, 0 }, ArgNames("x"))
+		{"second result unsupported", func(r *Registry) error {
+			return r.Func("f", func(x []float64) ([]float64, map[string]int) { return nil, nil }, ArgNames("x"))
 		}, ErrInvalidSignature},
 		{"missing ArgNames", func(r *Registry) error {
 			return r.Func("f", func(x, y []float64) []float64 { return nil })

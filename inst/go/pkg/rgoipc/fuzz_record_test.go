@@ -5,13 +5,12 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"mangoro/internal/wire"
 )
 
 // FuzzDecodeRecord feeds arbitrary bytes to the Arrow reader and its
 // verifier (decodeRecord: flatbuffer verification, allocation budget,
-// layout checks). It must fail with ErrMalformed or return a record whose
+// layout checks). It must fail with wire.ErrMalformed or return a record whose
 // values can all be read, and it must release everything it allocated.
 // Seeds: testdata/fuzz/FuzzDecodeRecord (replies of every type R sends).
 func FuzzDecodeRecord(f *testing.F) {
@@ -22,7 +21,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		rec, err := decodeRecord(payload, mem)
 		if err != nil {
 			if !errors.Is(err, wire.ErrMalformed) {
-				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+				t.Fatalf("error does not wrap wire.ErrMalformed: %v", err)
 			}
 			return
 		}
