@@ -190,6 +190,8 @@ func TestFuncCalls(t *testing.T) {
 		{"fractional double for int", func(n int) int { return n }, []FuncOption{ArgNames("n")},
 			func(m memory.Allocator) []col { return []col{{"n", f64(m, 2.5)}} },
 			`f: argument "n": element 1 is 2.5, not a whole number`},
+		{"[]int takes whole doubles", func(x []int) []int { return x }, []FuncOption{ArgNames("x")},
+			func(m memory.Allocator) []col { return []col{{"x", f64(m, 1.0, nil, 3.0)}} }, "[1 (null) 3]"},
 		{"R integers for int64", func(x []int64) []int64 { return x }, []FuncOption{ArgNames("x")},
 			func(m memory.Allocator) []col { return []col{{"x", i32(m, 1, 2)}} }, "[1 2]"},
 		{"bare NA for a string", func(s []*string) []bool {
