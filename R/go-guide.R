@@ -5,7 +5,9 @@
 #' start it with [mangoro_server_start()] and call it with
 #' [mangoro_functions()] or [mangoro_rpc_call()]. `vignette("mangoro")`
 #' walks through the same in its section "Writing your own Go functions";
-#' the Go documentation is in the package's `go/pkg/rgoipc/doc.go`.
+#' `vignette("go-functions")` covers Go code written in R strings and
+#' chunks (`mangoro_source()`, `mangoro_go_function()`); the Go
+#' documentation is in the package's `go/pkg/rgoipc/doc.go`.
 #'
 #' @section A program:
 #' \preformatted{

@@ -23,7 +23,8 @@
 #' (building, sending and reading raw messages and Arrow streams, for
 #' talking to a Go program without a `mangoro_server`). Learn more in
 #' `vignette("mangoro")` (getting started, and writing your own Go
-#' functions), `vignette("protocols")` and `vignette("http-server")`.
+#' functions), `vignette("go-functions")` (Go code inside R),
+#' `vignette("protocols")` and `vignette("http-server")`.
 #'
 #' @examplesIf mangoro::mangoro_go_available()
 #' src <- system.file("go/cmd/rpc-example", package = "mangoro")
