@@ -1,7 +1,7 @@
 # mangoro's two commands on a fresh machine:
 #   make demo   set up what is missing, install mangoro, run the Arrow echo example
 #   make test   Go checks, then R CMD build + R CMD check --as-cran with the tests
-# Others: make vendor / vendor-verify / install / check / bench / readme / fuzz
+# Others: make vendor / vendor-verify / install [LIB=dir] / check / bench / readme / fuzz
 
 R       ?= R
 RSCRIPT ?= Rscript
@@ -23,8 +23,15 @@ GOENV := GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local GOWORK=off GOTELEMETR
 setup:
 	bash tools/setup-system.sh
 
+# Installs from a built tarball, as users get it: R CMD build renders the
+# vignettes (so vignette("mangoro") works), R CMD INSTALL installs them.
+# The tarball is built under .cache/, not left in the checkout. LIB=dir
+# installs into that library instead of the default one.
 install: setup
-	$(R) CMD INSTALL --no-test-load .
+	rm -rf $(CACHE)/install && mkdir -p $(CACHE)/install
+	cd $(CACHE)/install && $(R) CMD build $(CURDIR)
+	$(R) CMD INSTALL --no-test-load $(if $(LIB),-l $(LIB)) $(CACHE)/install/$(TARBALL)
+	rm -rf $(CACHE)/install
 
 demo: install
 	$(RSCRIPT) inst/examples/arrow-echo.R

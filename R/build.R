@@ -78,6 +78,7 @@
 #' diagnostics with your own file paths and line numbers; the condition
 #' carries the full `output`, the exit `status` and the `command`. Without a
 #' suitable Go, `mangoro_go_not_found`.
+#' @family entry points
 #' @export
 #' @examplesIf mangoro_go_available()
 #' src <- system.file("go", "cmd", "echo", "main.go", package = "mangoro")
@@ -165,6 +166,13 @@ build_sources <- function(src) {
     bad("`src` must be the path of a .go file, several .go files, or a directory.")
   }
   missing <- src[!file.exists(src)]
+  if (length(missing) && any(grepl("\n|^\\s*package\\s", missing))) {
+    mangoro_abort(
+      c("`src` looks like Go code, not a path: mangoro_go_build() builds files and directories.",
+        "Build and start Go code given as a string with mangoro_source(), or wrap one function with mangoro_go_function()."),
+      c("mangoro_input_error", "mangoro_build_error")
+    )
+  }
   if (length(missing)) bad("`src` does not exist: ", paste(missing, collapse = ", "))
   if (length(src) == 1L && dir.exists(src)) {
     files <- list.files(src, pattern = "\\.go$", full.names = TRUE)

@@ -3,23 +3,28 @@
 
 #' mangoro's Go build cache
 #'
-#' `mangoro_cache_info()` reports the persistent Go build cache that
-#' [mangoro_go_build()] uses by default in interactive sessions;
-#' `mangoro_cache_clear()` deletes it. Go itself removes entries unused for
-#' five days whenever it builds.
+#' `mangoro_cache_info()` reports the Go build cache that [mangoro_go_build()]
+#' uses when called without `gocache`: the option `mangoro.gocache` or the
+#' environment variable `MANGORO_GOCACHE` when set, else the persistent
+#' cache under [tools::R_user_dir()] (interactive sessions, or once it
+#' exists), else a temporary one. `mangoro_cache_clear()` deletes that
+#' cache. Go itself removes entries unused for five days whenever it builds.
 #'
-#' @return `mangoro_cache_info()`: a one-row data frame with `path`, `exists`,
-#'   `files` and `size` (bytes). `mangoro_cache_clear()`: the number of bytes
-#'   freed, invisibly.
+#' @return `mangoro_cache_info()`: a one-row data frame with `path`,
+#'   `source` (`"option"`, `"MANGORO_GOCACHE"`, `"persistent"` or
+#'   `"temporary"`), `exists`, `files` and `size` (bytes).
+#'   `mangoro_cache_clear()`: the number of bytes freed, invisibly.
 #' @seealso The 'Build cache' section of [mangoro_go_build()].
 #' @export
 #' @examples
 #' mangoro_cache_info()
 mangoro_cache_info <- function() {
-  path <- mangoro_cache_dir()
+  choice <- gocache_choice()
+  path <- choice$path
   files <- if (dir.exists(path)) list.files(path, recursive = TRUE, full.names = TRUE, all.files = TRUE) else character()
-  data.frame(path = path, exists = dir.exists(path), files = length(files),
-             size = sum(file.size(files), na.rm = TRUE), stringsAsFactors = FALSE)
+  data.frame(path = path, source = choice$source, exists = dir.exists(path),
+             files = length(files), size = sum(file.size(files), na.rm = TRUE),
+             stringsAsFactors = FALSE)
 }
 
 #' @rdname mangoro_cache_info
@@ -42,11 +47,21 @@ resolve_gocache <- function(gocache = NULL) {
     }
     return(normalizePath(gocache, mustWork = FALSE))
   }
-  chosen <- getOption("mangoro.gocache", Sys.getenv("MANGORO_GOCACHE"))
-  if (nzchar(chosen)) return(normalizePath(chosen, mustWork = FALSE))
+  gocache_choice()$path
+}
+
+# The default cache and where the choice came from (mangoro_cache_info()).
+gocache_choice <- function() {
+  from <- function(path, source) list(path = path, source = source)
+  opt <- getOption("mangoro.gocache", "")
+  if (nzchar(opt)) return(from(normalizePath(opt, mustWork = FALSE), "option"))
+  env <- Sys.getenv("MANGORO_GOCACHE")
+  if (nzchar(env)) return(from(normalizePath(env, mustWork = FALSE), "MANGORO_GOCACHE"))
   persistent <- mangoro_cache_dir()
-  if (!checking_or_testing() && (interactive() || dir.exists(persistent))) return(persistent)
-  file.path(tempdir(), "mangoro-gocache")
+  if (!checking_or_testing() && (interactive() || dir.exists(persistent))) {
+    return(from(persistent, "persistent"))
+  }
+  from(file.path(tempdir(), "mangoro-gocache"), "temporary")
 }
 
 checking_or_testing <- function() {

@@ -29,7 +29,8 @@ client_state$deferred <- list() # cancels queued by aio finalizers
 #' @param timeout Numeric; milliseconds to wait for the reply. Default `NULL`
 #'   means option `mangoro.timeout`, itself 10000 (10 s) by default; `Inf`
 #'   waits without limit (only when you ask for it).
-#' @return `mangoro_rpc_call()`: a data.frame (usually one column, `result`).
+#' @return `mangoro_rpc_call()`: a data.frame (usually one column, `result`);
+#'   a tibble when `data` is one.
 #' @section Errors:
 #' * `mangoro_remote_error`: the Go function returned an error or panicked
 #'   (fields `remote_message`, `func` and `code`, the server's error code such
@@ -55,6 +56,7 @@ client_state$deferred <- list() # cancels queued by aio finalizers
 #' srv <- mangoro_server_start(bin)
 #' mangoro_rpc_call(srv, "add", data.frame(x = 1:3 + 0.5, y = 1))
 #' close(srv)
+#' @family entry points
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
@@ -66,7 +68,7 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   what <- sprintf("the call to %s()", func_name)
   reply <- rpc_request(target, msg, timeout, what, id)
   if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
-  message_result(reply, func_name, target$server)
+  like_input(message_result(reply, func_name, target$server), data)
 }
 
 #' @rdname mangoro_rpc_call
@@ -109,7 +111,8 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
 #'   `srv$manifest`.
 #' @return A named list, one element per function, each a list with `Args`
 #'   (with `simplify = TRUE` a data.frame with columns `Name`, `Type` (itself
-#'   a data.frame: `Type`, `Nullable`, ...), `Optional` and `Default`, or an
+#'   a data.frame: `Type`, `Nullable`, ...), `Optional`, `Default` and, for
+#'   a function with one-value Go parameters, `Scalar`, or an
 #'   empty list for a function without fixed arguments), `ReturnType`,
 #'   `Vectorized` and `Metadata` (e.g. `description`), with the server's JSON
 #'   keys.
@@ -122,6 +125,7 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
 #' manifest$add$Args$Name
 #' manifest$add$Metadata$description
 #' close(srv)
+#' @family wire-level helpers
 #' @export
 mangoro_rpc_get_manifest <- function(sock, timeout = NULL, simplify = TRUE) {
   if (!is.logical(simplify) || length(simplify) != 1L || is.na(simplify)) {
@@ -449,6 +453,13 @@ mclock <- function() {
 #'   message as a raw vector.
 #' @section Errors: `mangoro_timeout_error` when the time runs out;
 #'   `mangoro_server_gone` when the socket is closed.
+#' @family wire-level helpers
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' mangoro_rpc_send(srv, mangoro_rpc_call_message("add", data.frame(x = 1, y = 2)))
+#' str(mangoro_rpc_parse_response(mangoro_rpc_recv(srv)))
+#' close(srv)
 #' @export
 mangoro_rpc_send <- function(sock, msg, timeout = NULL) {
   con <- rpc_connection(sock)
@@ -579,6 +590,12 @@ close.mangoro_aio <- function(con, ...) {
 #' @param x A `mangoro_aio` from [mangoro_rpc_call_aio()], or a list of them.
 #' @return The data.frame (for a list, a list of data.frames). Errors are
 #'   signalled with their classes, as in [mangoro_rpc_call()].
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' aios <- lapply(1:3, function(i) mangoro_rpc_call_aio(srv, "sleep", data.frame(ms = 10 * i)))
+#' mangoro_aio_result(aios)
+#' close(srv)
 #' @export
 mangoro_aio_result <- function(x) {
   if (inherits(x, "mangoro_pool_aio")) return(pool_aio_result(x)) # pool hook (R/pool.R)

@@ -33,6 +33,7 @@ as_arg_columns <- function(data) {
     return(new_columns(cols, nrow(data)))
   }
   if (is.list(data) && !is.object(data)) {
+    data <- splice_unnamed_tables(data)
     nms <- names(data)
     if (length(data) > 0L && (is.null(nms) || anyNA(nms) || any(!nzchar(nms)))) {
       mangoro_abort(
@@ -41,6 +42,7 @@ as_arg_columns <- function(data) {
         class = "mangoro_input_error"
       )
     }
+    check_no_matrix_columns(data)
     lens <- vapply(data, NROW, 1L)
     if (length(unique(lens)) > 1L) {
       mangoro_abort(
@@ -55,6 +57,37 @@ as_arg_columns <- function(data) {
     c(sprintf("Can't send an object of class <%s> as function arguments.",
               paste(class(data), collapse = "/")),
       "Use a data.frame, a named list of vectors, a matrix or a nanoarrow array stream."),
+    class = "mangoro_input_error"
+  )
+}
+
+# An unnamed matrix or data.frame in a list of arguments stands for its
+# columns, as when it is the whole argument: list(m) sends m's columns
+# (so a variadic Go function called as f(m) gets them, as mangoro_rpc_call()
+# does). Named ones stay one argument each.
+splice_unnamed_tables <- function(data) {
+  nms <- names(data)
+  unnamed <- if (is.null(nms)) rep(TRUE, length(data)) else is.na(nms) | !nzchar(nms)
+  table <- vapply(data, function(x) is.matrix(x) || is.data.frame(x), NA)
+  if (!any(unnamed & table)) return(data)
+  parts <- lapply(seq_along(data), function(i) {
+    if (unnamed[[i]] && table[[i]]) return(as.list(as_arg_columns(data[[i]])))
+    stats::setNames(data[i], if (is.null(nms)) "" else nms[[i]])
+  })
+  do.call(c, unname(parts))
+}
+
+# A matrix where one column is expected: say so, rather than report its
+# row count as its length.
+check_no_matrix_columns <- function(data) {
+  mat <- vapply(data, is.matrix, NA)
+  if (!any(mat)) return(invisible())
+  i <- which(mat)[[1L]]
+  d <- dim(data[[i]])
+  mangoro_abort(
+    c(sprintf("Argument `%s` is a %d x %d matrix; a Go argument is one column (a vector).",
+              names(data)[[i]], d[[1L]], d[[2L]]),
+      "Pass as.vector() of it; a Go function that takes columns (...) gets the matrix's columns when it is passed unnamed."),
     class = "mangoro_input_error"
   )
 }
@@ -128,6 +161,7 @@ list_column_array <- function(x, name) {
   if (is.raw(first)) {
     return(nanoarrow::as_nanoarrow_array(x, schema = nanoarrow::na_binary()))
   }
+  if (check_list_element_types(x, name) == "numeric") first <- as.double(first)
   elem <- tryCatch(nanoarrow::infer_nanoarrow_schema(first), error = function(e) NULL)
   if (is.null(elem)) {
     mangoro_abort(
@@ -144,6 +178,30 @@ list_column_array <- function(x, name) {
         "All non-NULL elements of a list column must have the same type."),
       class = "mangoro_input_error"
     )
+  )
+}
+
+# Every non-NULL element of a list column must have one type: name the
+# first two that differ (nanoarrow's own message points at package arrow).
+# Integers and doubles mix as doubles (returns "numeric" then).
+check_list_element_types <- function(x, name) {
+  kinds <- vapply(x, function(e) {
+    if (is.null(e)) NA_character_ else if (is.object(e)) paste(class(e), collapse = "/") else typeof(e)
+  }, "")
+  seen <- which(!is.na(kinds))
+  same <- kinds[seen]
+  same[same == "integer"] <- "double"
+  other <- seen[same != same[[1L]]]
+  if (!length(other)) {
+    return(if (all(c("integer", "double") %in% kinds[seen])) "numeric" else "")
+  }
+  i <- seen[[1L]]
+  j <- other[[1L]]
+  mangoro_abort(
+    c(sprintf("List argument `%s` mixes element types: element %d is %s, element %d is %s.",
+              name, i, kinds[[i]], j, kinds[[j]]),
+      "Every non-NULL element of a list column must have the same type (convert them, e.g. with as.character())."),
+    class = "mangoro_input_error"
   )
 }
 
@@ -193,6 +251,15 @@ arrow_encode_nanoarrow <- function(data, header = raw(0)) {
   rawConnectionValue(con)
 }
 
+# A tibble in gives a tibble out: the same data frame with tibble's classes
+# (a tibble is a data.frame with compact row names, which results have).
+like_input <- function(result, data) {
+  if (inherits(data, "tbl_df") && is.data.frame(result) && !inherits(result, "tbl_df")) {
+    class(result) <- c("tbl_df", "tbl", "data.frame")
+  }
+  result
+}
+
 #' Convert R data to and from Arrow IPC stream bytes
 #'
 #' `mangoro_ipc_write()` turns function arguments into the bytes mangoro
@@ -203,7 +270,9 @@ arrow_encode_nanoarrow <- function(data, header = raw(0)) {
 #'   <-> utf8, Date <-> date32, POSIXct <-> timestamp(us) with its time zone (a
 #'   POSIXct without a zone is sent in `TZ`, or UTC), data.frame column <->
 #'   struct, list of raw <-> binary, list of atomic vectors <-> list,
-#'   `bit64::integer64` <-> int64, factor <-> dictionary<int32, utf8> (NA
+#'   `bit64::integer64` <-> int64, difftime <-> duration (it comes back in
+#'   seconds, `units = "secs"`: Arrow durations have no minutes, hours or
+#'   days; convert with `units<-`), factor <-> dictionary<int32, utf8> (NA
 #'   is a null index; levels, unused ones included, travel in a dictionary
 #'   batch; an ordered factor sets the dictionary's `isOrdered` and comes
 #'   back ordered). Factors inside struct (data.frame) columns, or in a
@@ -225,6 +294,7 @@ arrow_encode_nanoarrow <- function(data, header = raw(0)) {
 #' @examples
 #' bytes <- mangoro_ipc_write(data.frame(x = c(1.5, NaN, NA)))
 #' mangoro_ipc_read(bytes)
+#' @family wire-level helpers
 #' @export
 mangoro_ipc_write <- function(data) {
   arrow_encode(data)

@@ -26,7 +26,12 @@
 #'   list of them.
 #' @section Errors:
 #' An unknown `name` is a `mangoro_input_error` listing the functions the
-#' server offers. Calls raise the errors documented in [mangoro_rpc_call()].
+#' server offers; a closed server is a `mangoro_server_gone` error at once.
+#' A scalar Go parameter (marked `(scalar)` when the function prints) takes
+#' one value: a longer vector is a `mangoro_remote_error` (code
+#' `bad_arguments`), as is a double that is not a whole number where Go
+#' declares an integer. Calls raise the errors documented in [mangoro_rpc_call()].
+#' @family entry points
 #' @export
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
@@ -44,6 +49,9 @@ mangoro_function <- function(server, name, simplify = TRUE, timeout = NULL) {
   }
   if (!is.character(name) || length(name) != 1L || is.na(name)) {
     mangoro_abort("`name` must be one function name.", "mangoro_input_error")
+  }
+  if (inherits(server, "mangoro_server") && (isTRUE(server$closed) || is.null(server$sock))) {
+    stop(server_closed_error(server))
   }
   entry <- server$manifest[[name]]
   if (is.null(entry)) {
@@ -137,10 +145,11 @@ recycle_args <- function(args, name) {
 format.mangoro_function <- function(x, ...) {
   entry <- attr(x, "go_entry")
   args <- vapply(entry$Args, function(a) {
-    sprintf("%s %s%s", a$Name, a$Type$Type, if (isTRUE(a$Optional)) " (optional)" else "")
+    sprintf("%s %s%s%s", a$Name, format_go_type(a$Type), if (isTRUE(a$Scalar)) " (scalar)" else "",
+            if (isTRUE(a$Optional)) " (optional)" else "")
   }, "")
   if (!is.null(entry$Metadata$variadic)) args <- c(args, sprintf("... %s", entry$Metadata$variadic))
-  returns <- if (is.null(entry$ReturnType$Type)) "?" else entry$ReturnType$Type
+  returns <- if (is.null(entry$ReturnType$Type)) "?" else format_go_type(entry$ReturnType)
   c(sprintf("<Go function> %s(%s) -> %s", attr(x, "go_name"), paste(args, collapse = ", "), returns),
     if (!is.null(entry$Metadata$go_signature)) paste0("  ", entry$Metadata$go_signature),
     if (!is.null(entry$Metadata$description)) paste0("  ", entry$Metadata$description))
@@ -150,4 +159,18 @@ format.mangoro_function <- function(x, ...) {
 print.mangoro_function <- function(x, ...) {
   cat(format(x, ...), sep = "\n")
   invisible(x)
+}
+
+# A manifest type object as it reads in a signature: a struct lists its
+# fields, a list its element type.
+format_go_type <- function(t) {
+  kind <- t$Type
+  if (identical(kind, "struct") && length(t$StructDef)) {
+    fields <- vapply(t$StructDef, function(f) paste(f$Name, format_go_type(f$Type)), "")
+    return(sprintf("struct{%s}", paste(fields, collapse = ", ")))
+  }
+  if (identical(kind, "list") && !is.null(t$ListSchema$Type)) {
+    return(sprintf("list<%s>", format_go_type(t$ListSchema$Type)))
+  }
+  if (is.null(kind)) "?" else kind
 }

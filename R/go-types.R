@@ -8,27 +8,14 @@ arg_converters <- function(entry) {
     type <- a$Type$Type
     if (identical(type, "string")) return(function(x) if (is.factor(x)) as.character(x) else x)
     if (identical(type, "binary")) return(function(x) if (is.raw(x)) list(x) else x)
-    if (identical(type, "int32")) return(whole_to_integer)
-    if (identical(type, "int64")) {
-      return(function(x) {
-        if (is.numeric(x) && !inherits(x, "integer64") && have_bit64()) bit64::as.integer64(x) else x
-      })
-    }
+    # int32/int64: rgoipc converts R integers and whole doubles itself and
+    # names an element that is not whole (as.integer64(2.5) would truncate).
     if (identical(type, "struct")) {
       cols <- vapply(a$Type$StructDef, function(f) f$Name, "")
       return(function(x) frame_columns(x, cols, a$Name))
     }
     NULL
   })
-}
-
-# R writes 3 for 3L: whole doubles become integers; others stay and Go
-# reports the type.
-whole_to_integer <- function(x) {
-  if (is.double(x) && !is.object(x) && all(is.na(x) | (x == trunc(x) & abs(x) < 2^31))) {
-    storage.mode(x) <- "integer"
-  }
-  x
 }
 
 # A data.frame argument for a Go []struct: its columns in the struct's order.

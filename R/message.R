@@ -193,6 +193,7 @@ arrow_decode <- function(x, offset = 0) {
 #' @examples
 #' mangoro_pack_int32(258)
 #' mangoro_unpack_int32(mangoro_pack_int32(4294967295))
+#' @family wire-level helpers
 #' @export
 mangoro_pack_int32 <- function(x) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < 0 ||
@@ -242,6 +243,7 @@ mangoro_unpack_int32 <- function(raw4) {
 #' mangoro_rpc_manifest_request()
 #' msg <- mangoro_rpc_call_message("add", data.frame(x = 1, y = 2))
 #' str(mangoro_rpc_parse_response(msg))
+#' @family wire-level helpers
 #' @export
 mangoro_rpc_manifest_request <- function() {
   message_encode_request("manifest")

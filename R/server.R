@@ -49,14 +49,16 @@
 #' @section Warnings: `mangoro_insecure_warning` for a plain `tcp://` or
 #'   `ws://` `url`.
 #' @section Errors: `mangoro_start_error` (fields `status`, `stderr`) when
-#'   the program exits or does not become ready within `timeout`;
-#'   `mangoro_input_error` for a missing binary.
+#'   the program exits or does not become ready within `timeout`, or
+#'   `binary` is not an executable (e.g. a `.go` file: build it with
+#'   [mangoro_go_build()]); `mangoro_input_error` for a missing binary.
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
 #' srv <- mangoro_server_start(bin)
 #' srv
 #' srv$call("add", data.frame(x = 1, y = 2))
 #' close(srv)
+#' @family entry points
 #' @export
 mangoro_server_start <- function(binary, url = create_ipc_path(), args = character(),
                                  env = NULL, timeout = 10000, workdir = NULL) {
@@ -65,6 +67,14 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
       c(sprintf("Go server binary not found: %s.", format_value(binary)),
         "Build it first with mangoro_go_build()."),
       class = "mangoro_input_error"
+    )
+  }
+  if (dir.exists(binary) || file.access(binary, 1L) != 0L) {
+    mangoro_abort(
+      c(sprintf("%s is not an executable%s.", binary,
+                if (grepl("\\.go$", binary) || dir.exists(binary)) " (it looks like Go source)" else ""),
+        "mangoro_go_build() makes one from Go source: mangoro_server_start(mangoro_go_build(src))."),
+      class = "mangoro_start_error"
     )
   }
   if (!is.null(env) && (!is.character(env) || is.null(names(env)) || any(!nzchar(names(env))))) {
@@ -157,11 +167,31 @@ start_abort <- function(srv, why) {
   stop(start_error(srv, why, status, stderr))
 }
 
+# The log lines that explain a failure: the last `n`, after the stack trace
+# of the last recovered handler panic (old news: the call that panicked got
+# its error and the server kept serving).
 server_log_tail <- function(srv, n = 20L) {
+  utils::tail(after_recovered_panic(server_log_lines(srv)), n)
+}
+
+server_log_lines <- function(srv) {
   f <- srv$log_file
   if (is.null(f) || !file.exists(f)) return(character())
-  lines <- readLines(f, warn = FALSE)
-  utils::tail(lines, n)
+  readLines(f, warn = FALSE)
+}
+
+# rgoipc logs a recovered panic as "[prog] <date> <time> <fn>: panic: <value>"
+# followed by the goroutine's stack: "goroutine N [...]:" and pairs of a
+# function line and a tab-indented file line.
+after_recovered_panic <- function(lines) {
+  heads <- grep("^\\[[^]]*\\] [0-9/]+ [0-9:.]+ [^ ]+: panic: ", lines)
+  if (!length(heads)) return(lines)
+  i <- heads[[length(heads)]] + 1L
+  if (i <= length(lines) && grepl("^goroutine [0-9]+ \\[", lines[[i]])) i <- i + 1L
+  while (i < length(lines) && startsWith(lines[[i + 1L]], "\t")) i <- i + 2L
+  c(sprintf("(%d earlier lines, up to the stack trace of a recovered panic, left out: see mangoro_server_log())",
+            i - 1L),
+    lines[seq_len(max(0L, length(lines) - i + 1L)) + i - 1L])
 }
 
 #' The last lines of a Go server's log
@@ -169,13 +199,21 @@ server_log_tail <- function(srv, n = 20L) {
 #' @param srv A `mangoro_server`.
 #' @param n Integer, default 20: how many lines.
 #' @return A character vector: the last `n` lines the server wrote to stderr
-#'   (each prefixed `[<program>] ` by rgoipc servers).
+#'   (each prefixed `[<program>] ` by rgoipc servers), all of them, stack
+#'   traces of recovered panics included. The `stderr` field of a
+#'   `mangoro_server_gone` or `mangoro_timeout_error` holds only the lines
+#'   after the last recovered panic's trace: what preceded the failure.
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' mangoro_server_log(srv)
+#' close(srv)
 #' @export
 mangoro_server_log <- function(srv, n = 20L) {
   if (!inherits(srv, "mangoro_server")) {
     mangoro_abort("`srv` must be a mangoro_server.", class = "mangoro_input_error")
   }
-  server_log_tail(srv, n)
+  utils::tail(server_log_lines(srv), n)
 }
 
 #' @export
@@ -219,6 +257,12 @@ print.mangoro_server <- function(x, ...) {
 #' @param grace Numeric; milliseconds to wait for a graceful exit. Default 5000.
 #' @param ... Unused.
 #' @return `con`, invisibly.
+#' @examplesIf mangoro::mangoro_go_available()
+#' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
+#' srv <- mangoro_server_start(bin)
+#' close(srv)
+#' srv
+#' close(srv) # a second close does nothing
 #' @export
 close.mangoro_server <- function(con, grace = 5000, ...) {
   if (isTRUE(con$closed)) return(invisible(con))
@@ -264,6 +308,7 @@ server_finalize <- function(srv) {
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
 #' with_mangoro_server(bin, mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2)))
+#' @family entry points
 #' @export
 local_mangoro_server <- function(binary, ..., .local_envir = parent.frame()) {
   srv <- mangoro_server_start(binary, ...)

@@ -41,7 +41,7 @@
 enum { H_SCHEMA = 1, H_DICT = 2, H_BATCH = 3 };
 enum {
   T_NULL = 1, T_INT = 2, T_FLOAT = 3, T_BIN = 4, T_UTF8 = 5, T_BOOL = 6, T_DATE = 8, T_TS = 10,
-  T_LIST = 12, T_STRUCT = 13, T_LBIN = 19, T_LUTF8 = 20, T_LLIST = 21
+  T_LIST = 12, T_STRUCT = 13, T_DURATION = 18, T_LBIN = 19, T_LUTF8 = 20, T_LLIST = 21
 };
 
 // Outcome of a step: go on, an optional part is absent, or malformed input.
@@ -171,7 +171,7 @@ static int vector_table(span_t b, uint64_t start, uint64_t k, table_t *out, err_
 
 // --- schema: a tree of nodes, one per Arrow field (pre-order numbered) -----------
 
-enum { K_NULL = 1, K_BOOL, K_INT, K_FLOAT, K_STR, K_BIN, K_DATE, K_TS, K_FCT, K_LIST, K_STRUCT };
+enum { K_NULL = 1, K_BOOL, K_INT, K_FLOAT, K_STR, K_BIN, K_DATE, K_TS, K_FCT, K_LIST, K_STRUCT, K_DUR };
 
 #define MAX_DEPTH 64
 
@@ -179,7 +179,7 @@ typedef struct node {
   int kind;
   int width;          // K_INT, K_FCT (index), K_FLOAT: value bytes; K_STR, K_BIN, K_LIST: offset bytes
   int sign;           // K_INT, K_FCT: signed values
-  double divisor;     // K_TS: units per second
+  double divisor;     // K_TS, K_DUR: units per second
   const char *name;   // into the message (checked: no NUL)
   int nlen;
   const char *tz;     // K_TS: zone, "" when none
@@ -359,6 +359,17 @@ static int parse_field(stream_t *s, const table_t *ft, node_t *nd, int depth) {
       nd->nbuf = 2;
       break;
     }
+    case T_DURATION: {
+      // A difftime in seconds; the unit defaults to milliseconds (Schema.fbs).
+      if (has_type != OK) return bad(e, "a Duration field has no type table");
+      static const double per_second[4] = {1, 1e3, 1e6, 1e9};
+      int64_t unit = field_int(&ty, 0, 2, 1, e);
+      if (unit < 0 || unit > 3) return bad(e, "a Duration has an unknown unit");
+      nd->kind = K_DUR;
+      nd->divisor = per_second[unit];
+      nd->nbuf = 2;
+      break;
+    }
     case T_LIST: case T_LLIST:
       nd->kind = K_LIST;
       nd->width = type == T_LLIST ? 8 : 4;
@@ -436,7 +447,7 @@ static int check_node(stream_t *s, const node_t *nd, arr_t *arrs, int64_t need, 
   case K_BOOL: need1 = (un + 7) / 8; break;
   case K_INT: case K_FCT: case K_FLOAT: need1 = (uint64_t) nd->width * un; break;
   case K_DATE: need1 = 4 * un; break;
-  case K_TS: need1 = 8 * un; break;
+  case K_TS: case K_DUR: need1 = 8 * un; break;
   case K_STR: case K_BIN: case K_LIST: need1 = n ? (uint64_t) nd->width * (un + 1) : 0; break;
   default: break;
   }
@@ -579,6 +590,13 @@ static SEXP alloc_col(stream_t *s, const node_t *nd, SEXP levels, R_xlen_t n) {
     UNPROTECT(1);
     break;
   }
+  case K_DUR: {
+    set_class(x, "difftime", NULL);
+    SEXP units = PROTECT(Rf_mkString("secs"));
+    Rf_setAttrib(x, Rf_install("units"), units);
+    UNPROTECT(1);
+    break;
+  }
   case K_FCT:
     Rf_setAttrib(x, R_LevelsSymbol, VECTOR_ELT(levels, nd->dict));
     if (nd->ordered) set_class(x, "ordered", "factor");
@@ -667,7 +685,7 @@ static int fill(stream_t *s, const node_t *nd, const arr_t *arrs, SEXP levels, i
       o[i] = valid_at(a, start + i) ? (double) le_int(d + 4 * (start + i), 4, 1) : NA_REAL;
     return OK;
   }
-  case K_TS: {
+  case K_TS: case K_DUR: {
     double *o = REAL(out) + at;
     for (int64_t i = 0; i < count; i++)
       o[i] = valid_at(a, start + i) ? (double) le_int(d + 8 * (start + i), 8, 1) / nd->divisor : NA_REAL;

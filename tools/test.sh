@@ -138,7 +138,12 @@ run_r_check() {
 }
 
 run_go_checks
-[ "${1:-}" = "--go-only" ] || run_r_check
+run_install_check() {
+  step "make install installs the vignettes"
+  check "vignettes installed by make install" bash tools/check-install.sh
+}
+
+[ "${1:-}" = "--go-only" ] || { run_r_check; run_install_check; }
 
 echo
 [ "${#skips[@]}" -eq 0 ] || printf 'skipped: %s\n' "${skips[@]}"

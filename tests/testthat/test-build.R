@@ -124,8 +124,8 @@ test_that("the go build cache is never the user cache during tests", {
   expect_equal(resolve_gocache(), normalizePath("/from/env", mustWork = FALSE))
 })
 
-test_that("cache info and clear manage the user cache directory", {
-  withr::local_envvar(R_USER_CACHE_DIR = withr::local_tempdir())
+test_that("cache info and clear manage the cache in use", {
+  withr::local_options(mangoro.gocache = file.path(withr::local_tempdir(), "go-build"))
   info <- mangoro_cache_info()
   expect_false(info$exists)
   dir.create(file.path(info$path, "ab"), recursive = TRUE)
@@ -221,4 +221,12 @@ test_that("mangoro_go_build() returns the binary's path visibly", {
   out <- file.path(withr::local_tempdir(), "echo")
   expect_visible(mangoro_go_build(echo_src(), out, quiet = TRUE))
   expect_visible(mangoro_go_build(echo_src(), out, quiet = TRUE)) # up to date
+})
+
+test_that("Go code given as src points at the inline-Go functions", {
+  e <- expect_error(mangoro_go_build("package main\nfunc main() {}"), class = "mangoro_build_error")
+  expect_s3_class(e, "mangoro_input_error")
+  expect_match(conditionMessage(e), "looks like Go code, not a path", fixed = TRUE)
+  expect_match(conditionMessage(e), "mangoro_source()", fixed = TRUE)
+  expect_match(conditionMessage(e), "mangoro_go_function()", fixed = TRUE)
 })

@@ -246,3 +246,30 @@ test_that("one R -> Arrow mapping: the C writer's, asked by the nanoarrow path t
   expect_identical(back[c("i", "t")], flat)
   expect_identical(attr(back$t, "tzone"), "Europe/Berlin")
 })
+
+test_that("a list column of mixed types says which element has which type", {
+  e <- expect_error(mangoro_ipc_write(list(l = list(1, NULL, "a"))), class = "mangoro_input_error")
+  expect_match(conditionMessage(e), "element 1 is double, element 3 is character", fixed = TRUE)
+  expect_no_match(conditionMessage(e), "arrow'", fixed = TRUE)
+  # Integers and doubles mix as doubles.
+  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(l = list(1L, 2.5))))$l, list(1, 2.5))
+})
+
+test_that("a tibble in gives a tibble out", {
+  skip_if_not_installed("tibble")
+  srv <- rpc_server()
+  out <- mangoro_rpc_call(srv, "echo", tibble::tibble(a = 1:2, b = c("x", "y")))
+  expect_s3_class(out, "tbl_df")
+  expect_identical(out, tibble::tibble(a = 1:2, b = c("x", "y")))
+  expect_false(inherits(mangoro_rpc_call(srv, "echo", data.frame(a = 1)), "tbl_df"))
+})
+
+test_that("difftime travels as an Arrow duration and comes back as difftime", {
+  secs <- as.difftime(c(0.5, 2, NA), units = "secs")
+  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = secs)))$d, secs)
+  srv <- rpc_server()
+  expect_identical(mangoro_rpc_call(srv, "echo", data.frame(d = secs))$d, secs)
+  mins <- mangoro_rpc_call(srv, "echo", data.frame(d = as.difftime(c(1.5, NA), units = "mins")))$d
+  expect_s3_class(mins, "difftime")
+  expect_identical(as.numeric(mins, units = "mins"), c(1.5, NA))
+})

@@ -141,3 +141,54 @@ test_that("the Go server exits when its R parent is killed with SIGKILL", {
   status <- tryCatch(ps::ps_status(handle), error = function(e) "gone")
   expect_true(status %in% c("gone", "zombie"))
 })
+
+test_that("the README's add.go with an unsupported type fails the start, quoting why", {
+  skip_if_no_go()
+  go <- readLines(system.file("examples", "add.go", package = "mangoro"))
+  # One more parameter, of a type R has no column for.
+  changed <- sub("func(x, y []float64) []float64", "func(x, y []float64, z complex128) []float64", go, fixed = TRUE)
+  expect_false(identical(changed, go))
+  src <- withr::local_tempfile(fileext = ".go")
+  writeLines(changed, src)
+  bin <- mangoro_go_build(src, file.path(tempdir(), "mangoro-test-bin", "add-complex"), quiet = TRUE)
+  e <- expect_error(mangoro_server_start(bin), class = "mangoro_start_error")
+  expect_match(conditionMessage(e), 'rgoipc: register "add"', fixed = TRUE)
+  expect_match(conditionMessage(e), "unsupported type complex128", fixed = TRUE)
+})
+
+test_that("the README shows add.go as shipped, error check included", {
+  readme <- test_path("..", "..", "README.md")
+  skip_if_not(file.exists(readme), "README.md is not beside the tests (installed tests)")
+  md <- readLines(readme)
+  start <- grep("^``` ?go$", md)[[1L]]
+  end <- start + match(TRUE, startsWith(md[-seq_len(start)], "```"))
+  shown <- md[(start + 1L):(end - 1L)]
+  go <- gsub("\t", "    ", readLines(system.file("examples", "add.go", package = "mangoro"))[-(1:4)])
+  expect_identical(shown, go)
+  expect_true(any(grepl("if err != nil", shown, fixed = TRUE)))
+})
+
+test_that("a file that is not an executable is a start error pointing at mangoro_go_build()", {
+  src <- withr::local_tempfile(fileext = ".go")
+  writeLines("package main", src)
+  e <- expect_error(mangoro_server_start(src), class = "mangoro_start_error")
+  expect_match(conditionMessage(e), "is not an executable (it looks like Go source)", fixed = TRUE)
+  expect_match(conditionMessage(e), "mangoro_go_build()", fixed = TRUE)
+  expect_error(mangoro_server_start(withr::local_tempdir()), "not an executable", class = "mangoro_start_error")
+})
+
+test_that("a gone server's error shows what preceded the exit, not recovered panics", {
+  srv <- rpc_server()
+  expect_error(mangoro_rpc_call(srv, "crash", data.frame()), class = "mangoro_remote_error")
+  expect_true(any(grepl("requested panic", mangoro_server_log(srv, 100L), fixed = TRUE)))
+  # Closing stdin is the parent going away: the server logs it and exits.
+  close(srv$process$get_input_connection())
+  srv$process$wait(10000)
+  expect_false(srv$process$is_alive())
+  e <- expect_error(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 1)), class = "mangoro_server_gone")
+  expect_identical(e$status, srv$process$get_exit_status())
+  expect_match(conditionMessage(e), sprintf("exit status %d", e$status), fixed = TRUE)
+  expect_false(any(grepl("requested panic|goroutine|\t", e$stderr)))
+  expect_match(e$stderr[[1L]], "left out: see mangoro_server_log()", fixed = TRUE)
+  expect_true(any(grepl("shutting down", e$stderr, fixed = TRUE)))
+})

@@ -53,6 +53,20 @@ func register(reg *rgoipc.Registry) error {
 		}, rgoipc.ArgNames("message"), rgoipc.Default("message", "requested failure"),
 			rgoipc.Describe("Always fails with the given message (default \"requested failure\")")),
 
+		// Integer types: R doubles holding whole numbers (2, not 2.5)
+		// and R integers are accepted for x, as is a bare NA; k is a
+		// scalar, so it takes one value.
+		reg.Func("scaleInt64", func(x []*int64, k int) []*int64 {
+			out := make([]*int64, len(x))
+			for i, v := range x {
+				if v != nil {
+					p := *v * int64(k)
+					out[i] = &p
+				}
+			}
+			return out
+		}, rgoipc.ArgNames("x", "k"), rgoipc.Describe("x * k for integer64 x and one integer k; NA stays NA")),
+
 		reg.Func("spin", spin,
 			rgoipc.ArgNames("n"), rgoipc.Describe("CPU-bound: n iterations of floating-point arithmetic; returns the accumulator")),
 
@@ -82,7 +96,7 @@ func register(reg *rgoipc.Registry) error {
 			Returns:  rgoipc.Any(),
 		}, echo, rgoipc.Describe("Returns its arguments unchanged, whatever their types (round-trip tests)")),
 
-		reg.HandleFunc("panic", rgoipc.Signature{Returns: rgoipc.Any()},
+		reg.HandleFunc("crash", rgoipc.Signature{Returns: rgoipc.Any()},
 			func(context.Context, *rgoipc.Args) (arrow.RecordBatch, error) {
 				panic("requested panic")
 			}, rgoipc.Describe("Panics; the server answers with an error and keeps serving")),

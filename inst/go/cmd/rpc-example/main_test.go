@@ -362,8 +362,11 @@ func TestFunctions(t *testing.T) {
 			"V1=[1 3 5] V2=[2 (null) 6]"},
 		{"sleep", "sleep", rec(t, d, "ms", []float64{1}, nil), "[1]"},
 		{"fail default", "fail", nil, "error: fail: requested failure"},
-		{"panic", "panic", nil, "error: panic: panic: requested panic"},
+		{"crash", "crash", nil, "error: crash: panic: requested panic"},
+		{"sleep takes one value", "sleep", rec(t, d, "ms", []float64{1, 2}, nil), `error: sleep: argument "ms": takes one value (a scalar Go parameter), got 2 values that differ (row 2)`},
 		{"echo", "echo", rec(t, d, "a", []float64{1}, nil, "b", []float64{2}, nil), "a=[1] b=[2]"},
+		{"scaleInt64 whole doubles", "scaleInt64", rec(t, d, "x", []float64{1, 0}, []bool{true, false}, "k", []float64{3, 3}, nil), "[3 (null)]"},
+		{"scaleInt64 fraction", "scaleInt64", rec(t, d, "x", []float64{1, 2.5}, nil, "k", []float64{3, 3}, nil), `error: scaleInt64: argument "x": element 2 is 2.5, not a whole number`},
 		{"spin", "spin", rec(t, d, "n", []float64{3}, nil), fmt.Sprintf("[%v]", spin(3))},
 	}
 	for _, tc := range tests {

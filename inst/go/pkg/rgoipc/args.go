@@ -1,6 +1,7 @@
 package rgoipc
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,8 +13,8 @@ import (
 )
 
 // Args are the validated arguments of one call. Declared arguments come
-// first, in signature order, with int32 already cast where float64 was
-// declared and omitted optional arguments filled in; variadic columns
+// first, in signature order, with columns already converted to the declared
+// types (see conform) and omitted optional arguments filled in; variadic columns
 // follow in the order sent.
 //
 // Everything reachable from Args is owned by the server and valid only
@@ -185,9 +186,12 @@ func conformColumn(fn, name string, c arrow.Array, t Type, mem memory.Allocator)
 	if !t.Nullable && c.NullN() > 0 {
 		return nil, false, argError(fn, name, "NA is not allowed (%d NA values)", c.NullN())
 	}
-	d, cast, ok := conform(c.Data(), t, mem)
-	if !ok {
+	d, cast, err := conform(c.Data(), t, mem)
+	switch {
+	case errors.Is(err, errMismatch):
 		return nil, false, argError(fn, name, "expected %s, got %s", t, arrowTypeName(c.DataType()))
+	case err != nil:
+		return nil, false, argError(fn, name, "%v", err)
 	}
 	if !cast {
 		c.Retain()

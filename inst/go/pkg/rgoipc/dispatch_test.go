@@ -299,7 +299,10 @@ func TestTypeMismatchMessages(t *testing.T) {
 		arr      func() arrow.Array
 		want     string
 	}{
-		{Int32(), func() arrow.Array { return f64(mem, 1.0) }, "expected int32, got float64"},
+		{Int32(), func() arrow.Array { return str(mem, "1") }, "expected int32, got string"},
+		{Int32(), func() arrow.Array { return f64(mem, 1.0, nil, 2.5) }, "element 3 is 2.5, not a whole number"},
+		{Int32(), func() arrow.Array { return f64(mem, 3e9) }, "element 1 is 3e+09, outside the range of int32"},
+		{Int64(), func() arrow.Array { return f64(mem, 1.0, 0x1p63) }, "element 2 is 9.223372036854776e+18, outside the range of int64"},
 		{String(), func() arrow.Array { return i32(mem, 1) }, "expected string, got int32"},
 		{List(Float64()), func() arrow.Array { return str(mem, "a") }, "expected list<float64>, got string"},
 		{Timestamp("ms", ""), func() arrow.Array {

@@ -45,7 +45,14 @@ import (
 // result is a plain slice as long as the input, every element where any
 // plain-slice argument was NA is NA in the result, as in R arithmetic. Use
 // pointer slices to see and produce NA yourself. Scalar parameters reject
-// NA and empty columns.
+// NA, empty columns and columns of several different values (a recycled
+// length-one R argument, all rows equal, is one value); the manifest marks
+// them (Arg.Scalar).
+//
+// Arguments convert as R users expect (see conform): R integers where
+// float64 or int64 is declared, whole-number doubles where int32, int or
+// int64 is (2.5 is an error naming the element), and a bare NA (an all-NA
+// logical) for any type.
 //
 // Slices passed in alias the request: do not keep or modify them. Name the
 // parameters with ArgNames (reflection cannot see Go parameter names).
@@ -241,12 +248,21 @@ func boolArray(mem memory.Allocator, v []bool, valid []bool) arrow.Array {
 	return bb.NewArray()
 }
 
+// oneValue checks a scalar parameter's column: one value, not NA. A column
+// whose rows all repeat it is accepted (R recycles a length-one argument to
+// the length of the others); different values are an error, not a silent
+// first one.
 func oneValue(a arrow.Array) error {
 	switch {
 	case a.Len() == 0:
 		return fmt.Errorf("needs a value, got a length-0 column")
 	case a.IsNull(0):
 		return fmt.Errorf("NA is not allowed")
+	}
+	for i := 1; i < a.Len(); i++ {
+		if !array.SliceEqual(a, 0, 1, a, int64(i), int64(i)+1) {
+			return fmt.Errorf("takes one value (a scalar Go parameter), got %d values that differ (row %d)", a.Len(), i+1)
+		}
 	}
 	return nil
 }
@@ -282,7 +298,7 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 				ErrInvalidSignature, i+1, t.In(i), gotypes.Supported)
 		}
 		params = append(params, g)
-		sig.Args = append(sig.Args, Arg{Type: g.typ})
+		sig.Args = append(sig.Args, Arg{Type: g.typ, Scalar: g.scalar})
 		sig.Vectorized = sig.Vectorized || !g.scalar
 	}
 	var variadic *goType

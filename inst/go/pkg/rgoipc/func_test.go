@@ -2,6 +2,7 @@ package rgoipc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -172,6 +173,36 @@ func TestFuncCalls(t *testing.T) {
 		{"scalar on empty column", func(n float64) float64 { return n }, []FuncOption{ArgNames("n")},
 			func(m memory.Allocator) []col { return []col{{"n", f64(m)}} },
 			`f: argument "n": needs a value, got a length-0 column`},
+		{"scalar given several values", func(n float64) float64 { return n }, []FuncOption{ArgNames("n")},
+			func(m memory.Allocator) []col { return []col{{"n", f64(m, 1.0, 2.0)}} },
+			`f: argument "n": takes one value (a scalar Go parameter), got 2 values that differ (row 2)`},
+		{"scalar recycled beside a column", func(x []float64, k float64) []float64 {
+			out := make([]float64, len(x))
+			for i := range x {
+				out[i] = x[i] * k
+			}
+			return out
+		}, []FuncOption{ArgNames("x", "k")}, func(m memory.Allocator) []col {
+			return []col{{"x", f64(m, 1.0, 2.0, 3.0)}, {"k", f64(m, 2.0, 2.0, 2.0)}}
+		}, "[2 4 6]"},
+		{"whole double for int", func(n int) int { return n + 1 }, []FuncOption{ArgNames("n")},
+			func(m memory.Allocator) []col { return []col{{"n", f64(m, 2.0)}} }, "[3]"},
+		{"fractional double for int", func(n int) int { return n }, []FuncOption{ArgNames("n")},
+			func(m memory.Allocator) []col { return []col{{"n", f64(m, 2.5)}} },
+			`f: argument "n": element 1 is 2.5, not a whole number`},
+		{"[]int takes whole doubles", func(x []int) []int { return x }, []FuncOption{ArgNames("x")},
+			func(m memory.Allocator) []col { return []col{{"x", f64(m, 1.0, nil, 3.0)}} }, "[1 (null) 3]"},
+		{"R integers for int64", func(x []int64) []int64 { return x }, []FuncOption{ArgNames("x")},
+			func(m memory.Allocator) []col { return []col{{"x", i32(m, 1, 2)}} }, "[1 2]"},
+		{"bare NA for a string", func(s []*string) []bool {
+			out := make([]bool, len(s))
+			for i := range s {
+				out[i] = s[i] == nil
+			}
+			return out
+		}, []FuncOption{ArgNames("s")}, func(m memory.Allocator) []col {
+			return []col{{"s", boolNA(m, 1)}}
+		}, "[true]"},
 		{"error result", func(x []float64) ([]float64, error) { return nil, errors.New("bad input") },
 			[]FuncOption{ArgNames("x")}, func(m memory.Allocator) []col { return []col{{"x", f64(m, 1.0)}} },
 			"f: bad input"},
@@ -292,4 +323,30 @@ func TestNestedCast(t *testing.T) {
 func recordToStruct(rec arrow.RecordBatch) arrow.Array {
 	defer rec.Release()
 	return array.RecordToStructArray(rec)
+}
+
+// TestFuncMarksScalars checks that the manifest says which Func parameters
+// take one value (R prints them so), and that JSON leaves the key out for
+// the others.
+func TestFuncMarksScalars(t *testing.T) {
+	reg := NewRegistry()
+	if err := reg.Func("f", func(x []float64, k float64, s []*string) []float64 { return x },
+		ArgNames("x", "k", "s")); err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := reg.signature("f")
+	var got []bool
+	for _, a := range sig.Args {
+		got = append(got, a.Scalar)
+	}
+	if fmt.Sprint(got) != "[false true false]" {
+		t.Errorf("Scalar = %v, want [false true false]", got)
+	}
+	b, err := json.Marshal(sig.Args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"Scalar":true`); n != 1 || strings.Contains(string(b), `"Scalar":false`) {
+		t.Errorf("manifest args %s: want one \"Scalar\":true and no false", b)
+	}
 }

@@ -110,8 +110,9 @@ func TestConcurrentCallsNeverCross(t *testing.T) {
 					defer ctx.Close()
 					for k := 0; k < calls; k++ {
 						id := float64(g*1000 + k)
+						us := (g*7 + k*13) % 500 // a scalar: one value, recycled
 						msg := callMsg(t, "tag", col{"id", f64(memory.DefaultAllocator, id, id+0.5)},
-							col{"us", i32(memory.DefaultAllocator, (g*7+k*13)%500, 0)})
+							col{"us", i32(memory.DefaultAllocator, us, us)})
 						env, rec := readReply(t, roundTrip(t, ctx, msg))
 						if rec == nil {
 							errs <- fmt.Errorf("call %v: %s", id, env.Error)

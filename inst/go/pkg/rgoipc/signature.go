@@ -21,6 +21,11 @@ type Arg struct {
 	// Default is a scalar (float64, int, int32, int64, string or bool)
 	// matching Type, or nil for NA.
 	Default any `json:"Default"`
+	// Scalar says the Go parameter takes one value (Func sets it for a
+	// float64, int, string, ... parameter): a column of several different
+	// values is refused. R marks such arguments when it prints the
+	// function.
+	Scalar bool `json:"Scalar,omitempty"`
 }
 
 // Signature describes a function: its arguments, result and metadata. Its
