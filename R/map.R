@@ -234,12 +234,7 @@ map_run <- function(pool, func_name, data, rows, consts, inflight, retry, t, pro
   }
   finished <- TRUE
   if (length(lost)) {
-    warning(structure(
-      class = c("mangoro_worker_lost", "mangoro_warning", "warning", "condition"),
-      list(message = sprintf("mangoro_map(): lost %s; its chunks were done again on other workers.",
-                             paste(lost, collapse = ", ")),
-           call = NULL, workers = lost)
-    ))
+    warning(worker_lost_warning(lost, "mangoro_map() did its chunks again on other workers"))
   }
   results
 }
