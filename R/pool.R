@@ -18,6 +18,14 @@
 # back over a req socket to the pool. The daemon holds the worker's stdin, so
 # the worker exits with its daemon, and the daemon exits with its connection
 # to this R session.
+#
+# Security of remote pools (the default unless insecure = TRUE): mirai's link
+# is tls+tcp, so the task that carries the pool's token is encrypted; each
+# daemon makes its worker's certificate for the address R will dial (nanonext
+# checks the common name, and only the host knows its address) and announces
+# URL, certificate and token over tls+tcp to a listener whose certificate
+# came in the task; R pins that certificate for that worker and puts the
+# token in every request's header (the worker refuses requests without it).
 
 #' A pool of Go workers
 #'
