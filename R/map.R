@@ -167,7 +167,7 @@ map_run <- function(pool, func_name, data, rows, consts, inflight, retry, t, pro
       k <- pending[[1L]]
       w <- pool_pick(pool, slots, avoid = failed_on[[k]])
       if (is.null(w)) break
-      msg <- mangoro_rpc_call_message(func_name, map_chunk(data, rows[[k]], consts))
+      msg <- pool_message(pool, func_name, map_chunk(data, rows[[k]], consts))
       pending <- pending[-1L]
       fl_chunk <- c(fl_chunk, k)
       fl_worker[[length(fl_worker) + 1L]] <- w
