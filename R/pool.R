@@ -573,7 +573,14 @@ cv_reset_safe <- function(cv) invisible(nanonext::cv_reset(cv))
 # dialer has connected again; a local process that exited is gone for good.
 pool_refresh <- function(pool) {
   v <- nanonext::cv_value(pool$pcv)
-  if (identical(v, pool$pcv_seen)) return(invisible())
+  if (identical(v, pool$pcv_seen)) {
+    # A killed process drops its connection before it has exited: a down
+    # local worker is looked at again until it has.
+    for (w in pool$workers) {
+      if (!w$up && !w$dead && !is.null(w$server) && !w$server$process$is_alive()) worker_dead(w)
+    }
+    return(invisible())
+  }
   pool$pcv_seen <- v
   for (w in pool$workers) worker_check(w)
   invisible()
