@@ -51,8 +51,8 @@
 #' 'Security'), choosing its address nearest to `host`. Calls of Go functions
 #' registered with `rgoipc.Meta("idempotent", "true")` are sent once more, to
 #' another worker, when their worker dies; other calls then fail with
-#' `mangoro_server_gone` naming the worker. A worker exits when its daemon does; close()
-#' stops the daemons. Workers must be reachable from this session at their
+#' `mangoro_server_gone` naming the worker. A worker exits when its daemon
+#' does; close() stops the daemons. Workers must be reachable from this session at their
 #' addresses: tunnelled ssh (`tunnel = TRUE`) is not supported.
 #'
 #' **Joining** workers started by other means (a scheduler script printed by
@@ -305,7 +305,7 @@ pool_ready <- function(pool, deadline) {
 # The manifest request of one worker, with the pool's header.
 pool_manifest <- function(pool, w, timeout) {
   msg <- envelope_pack(envelope_type[["manifest"]], "", pool$header)
-  aio <- pool_send(w, msg, as.integer(timeout))
+  aio <- pool_send(w, msg, if (is.finite(timeout)) as.integer(timeout))
   reply <- collect_aio(aio)
   w$busy <- w$busy - 1L
   if (nanonext::is_error_value(reply)) stop(transport_error(reply, "the manifest request"))
