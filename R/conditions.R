@@ -177,6 +177,60 @@ start_error <- function(srv, why, status, stderr) {
   )
 }
 
+# --- the pool (R/pool.R, R/map.R) ------------------------------------------------
+
+# A worker of a pool went away during `what`, or failed it with NNG error `code`.
+pool_gone_condition <- function(pool, w, what, code = NA_integer_) {
+  srv <- w$server
+  status <- NA_integer_
+  stderr <- character()
+  if (!is.null(srv)) {
+    if (!srv$process$is_alive()) status <- srv$process$get_exit_status()
+    stderr <- server_log_tail(srv, 20L)
+  }
+  mangoro_condition(
+    c(sprintf("Worker %d of the pool (%s, %s%s) went away during %s%s.", w$id, w$host, w$url,
+              if (is.na(w$pid)) "" else sprintf(", pid %d", w$pid), what,
+              if (is.na(status)) "" else sprintf("; exit status %d", status)),
+      if (length(stderr)) c("Last lines of its log:", stderr),
+      "The pool goes on with its other workers; print(pool) shows their state."),
+    class = "mangoro_server_gone", worker = w$id, url = w$url, host = w$host,
+    status = status, stderr = stderr, nng_code = code
+  )
+}
+
+pool_none_up <- function(pool) {
+  mangoro_condition(
+    c(sprintf("No worker of the pool (%d workers) is reachable.", length(pool$workers)),
+      pool_states_line(pool), "Start a new pool with mangoro_pool()."),
+    class = "mangoro_server_gone"
+  )
+}
+
+pool_closed_error <- function() {
+  mangoro_condition(c("This mangoro pool has been closed.", "Start a new one with mangoro_pool()."),
+                    class = "mangoro_server_gone")
+}
+
+pool_timeout_error <- function(w, what) {
+  mangoro_condition(
+    c(sprintf("Timed out waiting for %s on worker %d (%s).", what, w$id, w$url),
+      "Raise `timeout` (milliseconds) or option mangoro.timeout if the work takes longer."),
+    class = "mangoro_timeout_error", worker = w$id, url = w$url
+  )
+}
+
+pool_cancelled_error <- function(w, func_name) {
+  mangoro_condition(sprintf("The call to %s() was cancelled.", func_name),
+                    class = "mangoro_cancelled_error", worker = w$id)
+}
+
+# Calls were done again on other workers because `workers` (character) were lost.
+worker_lost_warning <- function(workers, what) {
+  warningCondition(sprintf("Lost %s; %s.", paste(workers, collapse = ", "), what),
+                   class = c("mangoro_worker_lost", "mangoro_warning"), workers = workers)
+}
+
 # int64 values read as doubles (no bit64, or option mangoro.int64 = "double")
 # that are 2^53 or more in magnitude may have been rounded.
 warn_int64_precision <- function(cols) {

@@ -167,7 +167,7 @@ map_run <- function(pool, func_name, data, rows, consts, inflight, retry, t, pro
       k <- pending[[1L]]
       w <- pool_pick(pool, slots, avoid = failed_on[[k]])
       if (is.null(w)) break
-      msg <- mangoro_rpc_call_message(func_name, map_chunk(data, rows[[k]], consts))
+      msg <- pool_message(pool, func_name, map_chunk(data, rows[[k]], consts))
       pending <- pending[-1L]
       fl_chunk <- c(fl_chunk, k)
       fl_worker[[length(fl_worker) + 1L]] <- w
@@ -234,12 +234,7 @@ map_run <- function(pool, func_name, data, rows, consts, inflight, retry, t, pro
   }
   finished <- TRUE
   if (length(lost)) {
-    warning(structure(
-      class = c("mangoro_worker_lost", "mangoro_warning", "warning", "condition"),
-      list(message = sprintf("mangoro_map(): lost %s; its chunks were done again on other workers.",
-                             paste(lost, collapse = ", ")),
-           call = NULL, workers = lost)
-    ))
+    warning(worker_lost_warning(lost, "mangoro_map() did its chunks again on other workers"))
   }
   results
 }

@@ -18,6 +18,14 @@
 # back over a req socket to the pool. The daemon holds the worker's stdin, so
 # the worker exits with its daemon, and the daemon exits with its connection
 # to this R session.
+#
+# Security of remote pools (the default unless insecure = TRUE): mirai's link
+# is tls+tcp, so the task that carries the pool's token is encrypted; each
+# daemon makes its worker's certificate for the address R will dial (nanonext
+# checks the common name, and only the host knows its address) and announces
+# URL, certificate and token over tls+tcp to a listener whose certificate
+# came in the task; R pins that certificate for that worker and puts the
+# token in every request's header (the worker refuses requests without it).
 
 #' A pool of Go workers
 #'
@@ -39,9 +47,12 @@
 #' launches the daemons (`n` per configuration, or one per host for an
 #' `ssh_config()` of several hosts), ships the binary to each (a Go binary is
 #' static: the hosts need no Go, only R with mirai and mangoro), and each
-#' daemon starts one worker listening on `tcp://<its address>:0`, choosing its
-#' address nearest to `host`. A worker exits when its daemon does; close()
-#' stops the daemons. Workers must be reachable from this session at their
+#' daemon starts one worker listening on `tls+tcp://<its address>:0` (see
+#' 'Security'), choosing its address nearest to `host`. Calls of Go functions
+#' registered with `rgoipc.Meta("idempotent", "true")` are sent once more, to
+#' another worker, when their worker dies; other calls then fail with
+#' `mangoro_server_gone` naming the worker. A worker exits when its daemon
+#' does; close() stops the daemons. Workers must be reachable from this session at their
 #' addresses: tunnelled ssh (`tunnel = TRUE`) is not supported.
 #'
 #' **Joining** workers started by other means (a scheduler script printed by
@@ -53,9 +64,16 @@
 #' noticed at once (pipe events) and gets no more calls until it reconnects;
 #' a local worker whose process has exited is gone for good.
 #'
-#' @section Security: In this version remote and other non-loopback workers
-#'   listen on plain `tcp://`: anyone who can reach their port can call them.
-#'   Such pools need `insecure = TRUE`; use them only on networks you trust.
+#' @section Security: Remote workers listen on `tls+tcp://`, each with a
+#'   certificate made on its host for its address, which R pins (a worker
+#'   cannot be impersonated); every request carries the pool's random token
+#'   in its header, and a worker answers a request without it only with an
+#'   error reply of code `unauthorized`. The token and the workers' keys
+#'   travel inside the mirai tasks, over mirai's TLS link, and to the workers
+#'   in their environment: never on a command line, in a log or in an error.
+#'   `insecure = TRUE` uses plain `tcp://` instead (no TLS, no token).
+#'   Local workers use `ipc://` files only your user can open.
+#'   vignette("scaling-out") describes the threat model.
 #' @param binary Character scalar or `NULL`: path of the Go executable (not
 #'   needed with `urls`).
 #' @param n Integer or `NULL` (default): number of local workers (default:
@@ -66,8 +84,8 @@
 #'   (default: local workers).
 #' @param host Character scalar or `NULL` (default): the address remote hosts
 #'   use to reach this R session, as an IP address or host name, or a URL
-#'   such as `"tcp://10.0.0.1:0"` (`tls+tcp://` secures the daemons' link).
-#'   Default: the first of [mirai::host_url()].
+#'   such as `"tls+tcp://10.0.0.1:0"`; the daemons' link is `tls+tcp://`
+#'   unless `insecure = TRUE`. Default: the first of [mirai::host_url()].
 #' @param gomaxprocs Integer or `NULL` (default): `GOMAXPROCS` for each worker.
 #'   Default for local workers: the cores divided by `n` (at least 1); for
 #'   remote ones, Go's default (all cores of the host).
@@ -75,8 +93,9 @@
 #'   `output = TRUE` to see the daemons' output).
 #' @param urls Character vector or `NULL` (default): join workers already
 #'   listening at these URLs instead of starting any.
-#' @param insecure Logical, default `FALSE`: allow workers on plain `tcp://`
-#'   beyond the loopback interface. Required for `remote` in this version.
+#' @param insecure Logical, default `FALSE`: `TRUE` starts remote workers on
+#'   plain `tcp://` (no TLS, no token), and allows joining `tcp://` workers
+#'   beyond the loopback interface. Only on networks you trust.
 #' @param timeout Numeric; milliseconds to wait for every worker to be ready.
 #'   Default 60000.
 #' @return A `mangoro_pool`: pass it as the target of calls; `close(pool)`
@@ -112,14 +131,7 @@ mangoro_pool <- function(binary = NULL, n = NULL, remote = NULL, host = NULL, go
     if (is.null(gomaxprocs)) gomaxprocs <- max(1L, local_cores() %/% n)
     pool_start_local(pool, binary, n, gomaxprocs, deadline)
   } else {
-    if (!isTRUE(insecure)) {
-      mangoro_abort(
-        c("Remote workers listen on plain tcp:// in this version of mangoro.",
-          "Pass insecure = TRUE to accept that, on a network you trust."),
-        class = "mangoro_input_error"
-      )
-    }
-    pool_start_remote(pool, binary, n, remote, host, gomaxprocs, deadline, ...)
+    pool_start_remote(pool, binary, n, remote, host, gomaxprocs, deadline, secure = !insecure, ...)
   }
   pool_ready(pool, deadline)
   ok <- TRUE
@@ -165,6 +177,7 @@ pool_new <- function(name) {
   pool$groups <- list()   # remote groups: list(id, config, expected)
   pool$aios <- list()     # outstanding mangoro_pool_call_aio() calls
   pool$manifest <- NULL
+  pool$header <- ""       # request header (the token) of a secure pool
   pool$closed <- FALSE
   class(pool) <- "mangoro_pool"
   reg.finalizer(pool, pool_finalize, onexit = TRUE)
@@ -173,7 +186,7 @@ pool_new <- function(name) {
 
 # A worker: where it is, its own connection, what the dispatcher knows.
 pool_add_worker <- function(pool, url, kind, cores = 1L, server = NULL, pid = NA_integer_,
-                            group = NA_integer_) {
+                            group = NA_integer_, tls = NULL, log = NA_character_) {
   w <- new.env(parent = emptyenv())
   w$id <- length(pool$workers) + 1L
   w$url <- url
@@ -183,6 +196,8 @@ pool_add_worker <- function(pool, url, kind, cores = 1L, server = NULL, pid = NA
   w$pid <- as.integer(pid)
   w$group <- as.integer(group)
   w$cores <- max(1L, as.integer(cores))
+  w$log <- log        # the worker's log file on its host (remote workers)
+  w$cert <- if (!is.null(tls)) attr(tls, "mangoro_cert")  # the pinned certificate (PEM)
   w$busy <- 0L        # calls in flight
   w$sent <- 0         # calls sent, for fair ties
   w$dead <- FALSE     # a local process that exited: never comes back
@@ -192,7 +207,7 @@ pool_add_worker <- function(pool, url, kind, cores = 1L, server = NULL, pid = NA
   # Never resend: a lost connection fails the call (error 19) instead.
   nanonext::opt(sock, "req:resend-time") <- 0L
   nanonext::pipe_notify(sock, pool$pcv, add = TRUE, remove = TRUE)
-  res <- suppressWarnings(nanonext::dial(sock, url = url, autostart = NA))
+  res <- suppressWarnings(nanonext::dial(sock, url = url, tls = tls, autostart = NA))
   w$sock <- sock
   pool$workers[[w$id]] <- w
   if (nanonext::is_error_value(res)) {
@@ -267,7 +282,7 @@ pool_ready <- function(pool, deadline) {
   }
   for (w in pool$workers) {
     left <- max(1, deadline - mclock())
-    m <- tryCatch(mangoro_rpc_get_manifest(w$sock, timeout = left, simplify = FALSE), mangoro_error = function(e) e)
+    m <- tryCatch(pool_manifest(pool, w, left), mangoro_error = function(e) e)
     if (inherits(m, "error")) {
       mangoro_abort(c(sprintf("The worker at %s did not answer the manifest request:", w$url),
                       conditionMessage(m)), class = "mangoro_start_error")
@@ -287,9 +302,41 @@ pool_ready <- function(pool, deadline) {
   invisible(pool)
 }
 
+# The manifest request of one worker, with the pool's header.
+pool_manifest <- function(pool, w, timeout) {
+  msg <- envelope_pack(envelope_type[["manifest"]], "", pool$header)
+  aio <- pool_send(w, msg, if (is.finite(timeout)) as.integer(timeout))
+  reply <- collect_aio(aio)
+  w$busy <- w$busy - 1L
+  if (nanonext::is_error_value(reply)) stop(transport_error(reply, "the manifest request"))
+  json_parse(message_payload(reply, "manifest"), simplify = FALSE)
+}
+
+# The request header of a secure pool: {"token": ...} (CONTRACT.md part 2).
+# The lead reconciles it with the client's header function when merging.
+pool_header <- function(token) {
+  as.character(jsonlite::toJSON(list(token = token), auto_unbox = TRUE))
+}
+
+# A call message to a pool worker: the header goes in the envelope's text
+# field (the C encoder leaves it empty: [type][name_len][name][0 0 0 0][payload]).
+pool_message <- function(pool, func_name, data) {
+  msg <- mangoro_rpc_call_message(func_name, data)
+  if (!nzchar(pool$header)) return(msg)
+  at <- 5 + mangoro_unpack_int32(msg[2:5])
+  text <- charToRaw(enc2utf8(pool$header))
+  c(msg[seq_len(at)], mangoro_pack_int32(length(text)), text, msg[-seq_len(at + 4)])
+}
+
+# Are calls of `func_name` safe to run twice? Go marks them with
+# rgoipc.Meta("idempotent", "true").
+pool_idempotent <- function(pool, func_name) {
+  identical(pool$manifest[[func_name]]$Metadata$idempotent, "true")
+}
+
 # --- remote workers ---------------------------------------------------------
 
-pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadline, ...) {
+pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadline, secure, ...) {
   if (!requireNamespace("mirai", quietly = TRUE)) {
     mangoro_abort("Remote workers need the mirai package: install.packages(\"mirai\").",
                   class = "mangoro_input_error")
@@ -297,13 +344,28 @@ pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadlin
   configs <- remote_configs(remote)
   n <- if (is.null(n)) rep(1L, length(configs)) else
     rep_len(vapply(n, check_count, 1L, what = "n"), length(configs))
-  url <- remote_host_url(host)
+  url <- remote_host_url(host, secure)
   near <- url_host(url)
   bytes <- readBin(binary, "raw", file.info(binary)$size)
-  # Workers announce themselves here; the token tells our workers from strays.
-  token <- nanonext::random(16L)
+  # The pool's credential: workers require it on every request, and the
+  # daemons present it when they announce their worker. It travels only
+  # inside the mirai task (TLS when secure) and the worker's environment.
+  token <- paste(nanonext::random(16L), collapse = "")
+  if (secure) pool$header <- pool_header(token)
+  # Workers announce themselves here, over TLS when secure: the daemons
+  # verify this session with the certificate from the task, and the
+  # announcement (the token, the worker's certificate) is encrypted.
+  ann_cert <- NULL
+  ann_tls <- NULL
+  if (secure) {
+    pem <- nanonext::write_cert(cn = near)
+    ann_cert <- pem$client
+    ann_tls <- nanonext::tls_config(server = pem$server)
+  }
+  scheme <- if (secure) "tls+tcp" else "tcp"
   pool$announce <- nanonext::socket("rep")
-  res <- suppressWarnings(nanonext::listen(pool$announce, url = sprintf("tcp://%s:0", near)))
+  res <- suppressWarnings(nanonext::listen(pool$announce, url = sprintf("%s://%s:0", scheme, near),
+                                           tls = ann_tls))
   if (nanonext::is_error_value(res)) {
     mangoro_abort(c(sprintf("Could not listen on %s for remote workers: %s.", near,
                             nanonext::nng_error(res)),
@@ -311,8 +373,8 @@ pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadlin
                   class = "mangoro_input_error")
   }
   port <- nanonext::opt(pool$announce$listener[[1L]], "tcp-bound-port")
-  announce <- sprintf("tcp://%s:%d", near, port)
-  start_call <- quote(start(binary, name, announce, token, near, gomaxprocs, timeout))
+  announce <- sprintf("%s://%s:%d", scheme, near, port)
+  start_call <- quote(start(binary, name, announce, ann_cert, token, near, gomaxprocs, secure, timeout))
   expected <- 0L
   for (g in seq_along(configs)) {
     cfg <- configs[[g]]
@@ -323,8 +385,8 @@ pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadlin
     pool$groups[[g]]$tasks <- mirai::everywhere(
       start_call,
       .args = list(start = pool_daemon_start, binary = bytes, name = pool$name, announce = announce,
-                   token = token, near = near, gomaxprocs = gomaxprocs,
-                   timeout = max(1, deadline - mclock())),
+                   ann_cert = ann_cert, token = token, near = near, gomaxprocs = gomaxprocs,
+                   secure = secure, timeout = max(1, deadline - mclock())),
       .min = count, .compute = id
     )
     expected <- expected + count
@@ -352,21 +414,36 @@ remote_configs <- function(remote) {
   configs
 }
 
-remote_host_url <- function(host) {
+# mirai's link to the daemons carries the pool's token and the workers'
+# keys: TLS unless the pool is insecure (mirai makes its own certificate).
+remote_host_url <- function(host, secure = FALSE) {
   if (is.null(host)) host <- mirai::host_url()[[1L]]
   if (!is.character(host) || length(host) != 1L || is.na(host) || !nzchar(host)) {
-    mangoro_abort("`host` must be one address, e.g. \"10.0.0.1\" or \"tcp://10.0.0.1:0\".",
+    mangoro_abort("`host` must be one address, e.g. \"10.0.0.1\" or \"tls+tcp://10.0.0.1:0\".",
                   class = "mangoro_input_error")
   }
   if (!grepl("://", host, fixed = TRUE)) host <- sprintf("tcp://%s:0", host)
+  if (secure) host <- sub("^tcp://", "tls+tcp://", host)
+  if (secure && !grepl("^tls\\+tcp://", host)) {
+    mangoro_abort(
+      c(sprintf("`host` %s is not a tcp:// or tls+tcp:// address.", host),
+        "A secure pool talks to its daemons over tls+tcp://."),
+      class = "mangoro_input_error"
+    )
+  }
   host
 }
 
 # Runs on a mirai daemon (this function travels there; its environment is
 # mangoro's namespace, so the host needs mangoro, not Go). Starts the worker,
 # keeps it in the daemon's global environment (everywhere() preserves it) and
-# announces its URL, or the error, to the pool.
-pool_daemon_start <- function(binary, name, announce, token, near, gomaxprocs, timeout) {
+# announces its URL, or the error, to the pool. A secure worker listens on
+# tls+tcp:// with a certificate made here for the address R dials (nanonext
+# checks the certificate's common name against it, and the address is only
+# known here): its key never leaves the host, and R pins the certificate,
+# which reaches it over the TLS announcement, next to the token.
+pool_daemon_start <- function(binary, name, announce, ann_cert, token, near, gomaxprocs, secure,
+                              timeout) {
   deadline <- mclock() + timeout
   res <- tryCatch({
     dir <- tempfile("mangoro-worker-")
@@ -376,19 +453,54 @@ pool_daemon_start <- function(binary, name, announce, token, near, gomaxprocs, t
     Sys.chmod(path, "0700")
     ip <- nearest_ip(nanonext::ip_addr(), near)
     env <- if (!is.null(gomaxprocs)) c(GOMAXPROCS = as.character(gomaxprocs))
-    srv <- mangoro_server_start(path, url = sprintf("tcp://%s:0", ip), env = env, timeout = timeout)
+    cert <- NULL
+    if (secure) {
+      pem <- nanonext::write_cert(cn = ip)
+      cert <- pem$client
+      env <- c(env, MANGORO_TLS_CERT = pem$server[[1L]], MANGORO_TLS_KEY = pem$server[[2L]],
+               MANGORO_TOKEN = token)
+    }
+    w <- worker_process_start(path, sprintf("%s://%s:0", if (secure) "tls+tcp" else "tcp", ip),
+                              env, dir, deadline)
     unlink(path) # the running program keeps its file open
-    assign(".mangoro_worker", srv, envir = globalenv())
+    assign(".mangoro_worker", w, envir = globalenv())
     cores <- if (is.null(gomaxprocs)) parallel::detectCores() else gomaxprocs
-    list(url = srv$url, pid = srv$process$get_pid(), cores = cores)
+    list(url = w$url, pid = w$process$get_pid(), cores = cores, cert = cert, log = w$log)
   }, error = function(e) list(error = conditionMessage(e)))
   res$token <- token
   res$nodename <- Sys.info()[["nodename"]]
-  sock <- nanonext::socket("req", dial = announce)
+  tls <- if (!is.null(ann_cert)) nanonext::tls_config(client = ann_cert)
+  sock <- nanonext::socket("req", dial = announce, tls = tls)
   on.exit(close(sock))
   aio <- nanonext::request(nanonext::context(sock), res, timeout = max(1000, deadline - mclock()))
   nanonext::call_aio(aio)
   res$url
+}
+
+# A worker process on a daemon's host: like mangoro_server_start() (ready
+# line, exits with its parent's stdin), but the daemon never calls it, so it
+# needs neither the token nor the certificate, which stay in its environment.
+worker_process_start <- function(path, url, env, dir, deadline) {
+  log <- file.path(dir, "worker.log")
+  proc <- processx::process$new(
+    path, url, stdin = "|", stdout = "|", stderr = log,
+    env = c("current", MANGORO_READY = "stdout", MANGORO_PARENT = "stdin", env),
+    cleanup = TRUE
+  )
+  repeat {
+    left <- deadline - mclock()
+    fail <- function(why) {
+      try(proc$kill(), silent = TRUE)
+      stop(sprintf("the worker %s: %s; its log: %s", why, url,
+                   paste(utils::tail(readLines(log, warn = FALSE), 5L), collapse = " | ")))
+    }
+    if (left <= 0) fail("did not print its ready line in time")
+    if (proc$poll_io(as.integer(ceiling(left)))[["output"]] == "eof") fail("exited before it was ready")
+    line <- grep("^mangoro-ready\\s+", proc$read_output_lines(), value = TRUE)
+    if (length(line)) {
+      return(list(process = proc, url = sub("^mangoro-ready\\s+", "", trimws(line[[1L]])), log = log))
+    }
+  }
 }
 
 # The local address sharing the longest prefix with the pool's host: the
@@ -429,7 +541,11 @@ pool_await_announcements <- function(pool, expected, token, deadline) {
       errors <- c(errors, sprintf("%s: %s", value$nodename, value$error))
       next
     }
-    pool_add_worker(pool, value$url, "remote", cores = value$cores, pid = value$pid)
+    tls <- if (!is.null(value$cert)) {
+      structure(nanonext::tls_config(client = value$cert), mangoro_cert = value$cert)
+    }
+    pool_add_worker(pool, value$url, "remote", cores = value$cores, pid = value$pid, tls = tls,
+                    log = value$log)
   }
   if (length(errors)) remote_start_abort(pool, got, expected, errors)
   cv_reset_safe(pool$cv)
@@ -457,7 +573,14 @@ cv_reset_safe <- function(cv) invisible(nanonext::cv_reset(cv))
 # dialer has connected again; a local process that exited is gone for good.
 pool_refresh <- function(pool) {
   v <- nanonext::cv_value(pool$pcv)
-  if (identical(v, pool$pcv_seen)) return(invisible())
+  if (identical(v, pool$pcv_seen)) {
+    # A killed process drops its connection before it has exited: a down
+    # local worker is looked at again until it has.
+    for (w in pool$workers) {
+      if (!w$up && !w$dead && !is.null(w$server) && !w$server$process$is_alive()) worker_dead(w)
+    }
+    return(invisible())
+  }
   pool$pcv_seen <- v
   for (w in pool$workers) worker_check(w)
   invisible()
@@ -540,53 +663,14 @@ pool_reply <- function(pool, w, reply, func_name) {
   }
   code <- as.integer(reply)
   what <- sprintf("the call to %s()", func_name)
-  if (code == 5L) {
-    return(mangoro_condition(
-      c(sprintf("Timed out waiting for %s on worker %d (%s).", what, w$id, w$url),
-        "Raise `timeout` (milliseconds) or option mangoro.timeout if the work takes longer."),
-      class = "mangoro_timeout_error", worker = w$id, url = w$url
-    ))
-  }
-  if (code == 20L) {
-    return(mangoro_condition(sprintf("The call to %s() was cancelled.", func_name),
-                             class = "mangoro_cancelled_error", worker = w$id))
-  }
+  if (code == 5L) return(pool_timeout_error(w, what))
+  if (code == 20L) return(pool_cancelled_error(w, func_name))
   worker_lost(w)
   pool_gone_condition(pool, w, what, code)
 }
 
-pool_gone_condition <- function(pool, w, what, code = NA_integer_) {
-  srv <- w$server
-  status <- NA_integer_
-  stderr <- character()
-  if (!is.null(srv)) {
-    if (!srv$process$is_alive()) status <- srv$process$get_exit_status()
-    stderr <- server_log_tail(srv, 20L)
-  }
-  mangoro_condition(
-    c(sprintf("Worker %d of the pool (%s, %s%s) went away during %s%s.", w$id, w$host, w$url,
-              if (is.na(w$pid)) "" else sprintf(", pid %d", w$pid), what,
-              if (is.na(status)) "" else sprintf("; exit status %d", status)),
-      if (length(stderr)) c("Last lines of its log:", stderr),
-      "The pool goes on with its other workers; print(pool) shows their state."),
-    class = "mangoro_server_gone", worker = w$id, url = w$url, host = w$host,
-    status = status, stderr = stderr, nng_code = code
-  )
-}
-
 pool_check_open <- function(pool) {
-  if (isTRUE(pool$closed)) {
-    mangoro_abort(c("This mangoro pool has been closed.", "Start a new one with mangoro_pool()."),
-                  class = "mangoro_server_gone")
-  }
-}
-
-pool_none_up <- function(pool) {
-  mangoro_condition(
-    c(sprintf("No worker of the pool (%d workers) is reachable.", length(pool$workers)),
-      pool_states_line(pool), "Start a new pool with mangoro_pool()."),
-    class = "mangoro_server_gone"
-  )
+  if (isTRUE(pool$closed)) stop(pool_closed_error())
 }
 
 pool_states_line <- function(pool) {
@@ -599,7 +683,7 @@ pool_states_line <- function(pool) {
 pool_prune <- function(pool) {
   if (!length(pool$aios)) return(invisible())
   keep <- vapply(pool$aios, function(a) {
-    if (unresolved(a$aio)) return(TRUE)
+    if (unresolved(a$aio$data)) return(TRUE)  # the value: a retry sends the call again
     a$w$busy <- a$w$busy - 1L
     FALSE
   }, NA)
@@ -619,14 +703,16 @@ pool_call <- function(pool, func_name, data, timeout = NULL) {
 # looks at the worker's connection, which pipe events keep current.
 pool_aio_result <- function(x) {
   pool <- x$.mangoro_pool
-  w <- x$.mangoro_worker_env
-  while (unresolved(x)) {
+  # unresolved(x) looks at the first attempt only: ask the value (a retry
+  # makes it unresolved again).
+  while (unresolved(x$data)) {
     nanonext::until_(pool$cv, 1000L)
-    if (!unresolved(x)) break
+    if (!unresolved(x$data)) break
     pool_refresh(pool)
+    w <- x$.mangoro_worker_env
     if (!w$up) {
       assign(".mangoro_lost", TRUE, envir = x)
-      nanonext::stop_aio(x)
+      nanonext::stop_aio(x$.mangoro_attempt)
     }
   }
   value <- x$data
@@ -636,34 +722,65 @@ pool_aio_result <- function(x) {
 
 # Called from mangoro_rpc_call_aio() for a pool target: a mangoro_aio (a
 # nanonext recvAio) whose `data` is the decoded result or the condition. With
-# resending off, a worker that dies resolves the aio at once (error 19).
+# resending off, a worker that dies resolves the aio at once (error 19); a
+# call of an idempotent function is then sent once more, to another worker,
+# and the aio resolves with that reply.
 pool_call_aio <- function(pool, func_name, data, timeout = NULL) {
   pool_check_open(pool)
-  msg <- mangoro_rpc_call_message(func_name, data)
+  msg <- pool_message(pool, func_name, data)
   pool_prune(pool)
   w <- pool_pick(pool)
   if (is.null(w)) stop(pool_none_up(pool))
   t <- as_timeout(timeout)
+  deadline <- if (is.null(t)) Inf else mclock() + t
+  retry <- pool_idempotent(pool, func_name)
   aio <- pool_send(w, msg, t, pool$cv)
-  pool$aios[[length(pool$aios) + 1L]] <- list(w = w, aio = aio)
-  raw_data <- activeBindingFunction("data", aio)
+  entry <- new.env(parent = emptyenv())
+  entry$w <- w
+  entry$aio <- aio
+  pool$aios[[length(pool$aios) + 1L]] <- entry
+  attempt <- activeBindingFunction("data", aio)
   rm("data", envir = aio)
   decoded <- NULL
   makeActiveBinding("data", function() {
     if (!is.null(decoded)) return(decoded)
-    reply <- raw_data()
+    reply <- attempt()
     if (unresolved(reply)) return(reply)
     if (nanonext::is_error_value(reply) && reply == 20L && isTRUE(aio$.mangoro_lost)) {
       reply <- 19L # cancelled by pool_aio_result(): the connection is gone
     }
-    decoded <<- pool_reply(pool, w, reply, func_name)
+    w <- entry$w
+    value <- pool_reply(pool, w, reply, func_name)
+    if (retry && inherits(value, "mangoro_server_gone") && !isTRUE(pool$closed)) {
+      retry <<- FALSE
+      other <- pool_pick(pool, avoid = w$id)
+      left <- if (is.null(t)) NULL else as.integer(max(1, deadline - mclock()))
+      if (!is.null(other)) {
+        # The first attempt is over: `busy` moves to the new worker.
+        w$busy <- w$busy - 1L
+        again <- pool_send(other, msg, left, pool$cv)
+        entry$w <- other
+        entry$aio <- again
+        assign(".mangoro_lost", FALSE, envir = aio)
+        assign(".mangoro_attempt", again, envir = aio)
+        assign(".mangoro_worker", other$id, envir = aio)
+        assign(".mangoro_worker_env", other, envir = aio)
+        attempt <<- function() again$data
+        warning(worker_lost_warning(sprintf("worker %d (%s)", w$id, w$url),
+                                    sprintf("the call to %s() was sent again to worker %d",
+                                            func_name, other$id)))
+        return(attempt())
+      }
+    }
+    decoded <<- value
     decoded
   }, aio)
   assign(".mangoro_func", func_name, envir = aio)
   assign(".mangoro_target", list(server = NULL), envir = aio)
-  assign(".mangoro_deadline", if (is.null(t)) Inf else mclock() + t, envir = aio)
+  assign(".mangoro_deadline", deadline, envir = aio)
   assign(".mangoro_worker", w$id, envir = aio)
   assign(".mangoro_worker_env", w, envir = aio)
+  assign(".mangoro_attempt", aio, envir = aio)
   assign(".mangoro_pool", pool, envir = aio)
   class(aio) <- c("mangoro_pool_aio", "mangoro_aio", "recvAio")
   aio

@@ -105,7 +105,7 @@ test_that("a worker killed mid-map loses no chunk: its chunks run again elsewher
   res <- NULL
   expect_warning(res <- mangoro_map(pool, "sleep", data.frame(ms = ms), chunk_size = 1,
                                     progress = kill_one),
-                 "lost worker 1", class = "mangoro_worker_lost")
+                 "Lost worker 1", class = "mangoro_worker_lost")
   expect_true(killed)
   expect_identical(res, ms)
   ws <- mangoro_pool_workers(pool)
@@ -116,8 +116,9 @@ test_that("a worker killed mid-map loses no chunk: its chunks run again elsewher
 })
 
 test_that("a call on a worker that dies fails within a second with mangoro_server_gone naming it", {
-  pool <- local_pool(n = 2, gomaxprocs = 1)
-  aio <- mangoro_rpc_call_aio(pool, "sleep", data.frame(ms = 5000))
+  pool <- mangoro_pool(test_program("pool-worker"), n = 2, gomaxprocs = 1)
+  withr::defer(close(pool))
+  aio <- mangoro_rpc_call_aio(pool, "wait", data.frame(ms = 5000))
   id <- aio$.mangoro_worker
   tools::pskill(mangoro_pool_pids(pool)[id], tools::SIGKILL)
   t0 <- mclock_ms()
@@ -126,8 +127,43 @@ test_that("a call on a worker that dies fails within a second with mangoro_serve
   expect_identical(e$worker, id)
   expect_match(conditionMessage(e), sprintf("Worker %d of the pool", id))
   # The other worker takes the next calls.
-  expect_identical(mangoro_rpc_call(pool, "add", data.frame(x = 1, y = 1))$result, 2)
+  expect_identical(mangoro_rpc_call(pool, "wait", data.frame(ms = 1))$result, 1)
   expect_identical(mangoro_pool_workers(pool)$state[id], "exited")
+})
+
+test_that("a call of an idempotent function is sent once more to another worker when its worker dies", {
+  pool <- mangoro_pool(test_program("pool-worker"), n = 3, gomaxprocs = 1)
+  withr::defer(close(pool))
+  expect_identical(pool$manifest$waitAgain$Metadata$idempotent, "true")
+  expect_null(pool$manifest$wait$Metadata$idempotent)
+  pids <- mangoro_pool_pids(pool)
+  # Synchronous call: the first worker is killed while the call runs there.
+  aio <- mangoro_rpc_call_aio(pool, "waitAgain", data.frame(ms = 300))
+  first <- aio$.mangoro_worker
+  tools::pskill(pids[first], tools::SIGKILL)
+  res <- NULL
+  expect_warning(res <- mangoro_aio_result(aio), sprintf("Lost worker %d", first),
+                 class = "mangoro_worker_lost")
+  expect_identical(res$result, 300)
+  second <- aio$.mangoro_worker
+  expect_false(second == first)
+  # Once only: when the two workers left die too, the call fails (it is not
+  # sent a third time), naming the last worker it was on.
+  aio <- mangoro_rpc_call_aio(pool, "waitAgain", data.frame(ms = 5000))
+  left <- setdiff(seq_along(pids), first)
+  tools::pskill(pids[left], tools::SIGKILL)
+  lost <- 0L
+  e <- withCallingHandlers(
+    expect_error(mangoro_aio_result(aio), class = "mangoro_server_gone"),
+    mangoro_worker_lost = function(w) {
+      lost <<- lost + 1L
+      invokeRestart("muffleWarning")
+    }
+  )
+  expect_lte(lost, 1L)
+  expect_true(e$worker %in% left)
+  expect_identical(e$worker, aio$.mangoro_worker)
+  expect_identical(mangoro_pool_workers(pool)$busy, c(0L, 0L, 0L))
 })
 
 test_that("retry = FALSE fails the map; a map whose every worker is gone keeps its results", {
@@ -153,7 +189,10 @@ test_that("retry = FALSE fails the map; a map whose every worker is gone keeps i
 })
 
 test_that("a pool joins running workers and leaves them running", {
-  srv <- rpc_server(url = "tcp://127.0.0.1:0")
+  # On the loopback, tcp:// is what a joined worker started by hand may use
+  # (the server's warning about it is not what this test is about).
+  srv <- withCallingHandlers(rpc_server(url = "tcp://127.0.0.1:0"),
+                             mangoro_insecure_warning = function(w) invokeRestart("muffleWarning"))
   pool <- mangoro_pool(urls = srv$url)
   expect_identical(mangoro_pool_urls(pool), srv$url)
   expect_length(mangoro_pool_pids(pool), 0L)
@@ -170,8 +209,9 @@ test_that("bad arguments are classed input errors", {
   expect_error(mangoro_pool(bin, n = 0), class = "mangoro_input_error")
   expect_error(mangoro_pool(bin, gomaxprocs = 1.5), class = "mangoro_input_error")
   expect_error(mangoro_pool(bin, remote = list(a = 1), insecure = TRUE), class = "mangoro_input_error")
-  expect_error(mangoro_pool(bin, remote = mirai::remote_config("true")), "insecure = TRUE",
-               class = "mangoro_input_error")
+  # Secure pools (the default) talk to their daemons over tls+tcp:// only.
+  expect_error(mangoro_pool(bin, remote = mirai::remote_config("true"), host = "ws://127.0.0.1:0"),
+               "tls+tcp", fixed = TRUE, class = "mangoro_input_error")
   expect_error(mangoro_pool(urls = "tcp://192.0.2.10:5555"), "insecure = TRUE",
                class = "mangoro_input_error")
   expect_error(mangoro_pool(urls = "tls+tcp://127.0.0.1:5555"), class = "mangoro_input_error")
@@ -214,20 +254,51 @@ test_that("mangoro_go_build() cross-compiles: a linux/arm64 ELF, named and keyed
   expect_error(mangoro_go_build(src, goos = "Linux", goarch = "arm64"), class = "mangoro_input_error")
 })
 
-test_that("a pool launched by mirai into two network namespaces works, survives a kill, and leaves nothing", {
+test_that("a pool launched by mirai into two network namespaces works over TLS with its token, survives a kill, and leaves nothing", {
   skip_if_no_go()
   hosts <- local_netns_hosts(2L)
   bin <- test_program("rpc-example")
-  pool <- mangoro_pool(bin, remote = netns_configs(hosts), host = hosts$host, insecure = TRUE,
+  pool <- mangoro_pool(bin, remote = netns_configs(hosts), host = hosts$host,
                        gomaxprocs = 1, timeout = 60000)
   withr::defer(close(pool))
   ws <- mangoro_pool_workers(pool)
   expect_identical(ws$kind, c("remote", "remote"))
   expect_setequal(ws$host, hosts$addresses)
-  expect_true(all(startsWith(mangoro_pool_urls(pool), paste0("tcp://", netns_subnet, "."))))
+  expect_true(all(startsWith(mangoro_pool_urls(pool), paste0("tls+tcp://", netns_subnet, "."))))
+
+  # The token is on no command line and in no log of the workers or daemons.
+  token <- jsonlite::parse_json(pool$header)$token
+  expect_match(token, "^[0-9a-f]{32}$")
+  in_ns <- unlist(lapply(hosts$names, netns_pids))
+  args <- processx::run("ps", c("-o", "args=", "-p", paste(in_ns, collapse = ",")))$stdout
+  expect_match(args, basename(bin), fixed = TRUE)
+  expect_false(grepl(token, args, fixed = TRUE))
+  logs <- vapply(pool$workers, function(w) w$log, "")
+  expect_true(all(file.exists(logs)))
+  expect_false(any(grepl(token, unlist(lapply(logs, readLines, warn = FALSE)), fixed = TRUE)))
+
+  # A call without the token, over TLS with the worker's own certificate,
+  # gets an `unauthorized` error reply and nothing else.
+  bare <- nanonext::socket("req", dial = ws$url[1], autostart = NA,
+                           tls = nanonext::tls_config(client = pool$workers[[1]]$cert))
+  withr::defer(close(bare))
+  for (msg in list(mangoro_rpc_call_message("add", data.frame(x = 1, y = 2)),
+                   mangoro_rpc_manifest_request())) {
+    reply <- nanonext::request(nanonext::context(bare), msg, send_mode = "raw", recv_mode = "raw",
+                               timeout = 10000)
+    env <- mangoro_rpc_parse_response(nanonext::collect_aio(reply))
+    expect_identical(env$type, 3L)
+    expect_identical(env$name, "")
+    expect_identical(env$error, "rgoipc: unauthorized")
+    expect_identical(if (env$type == 3L) remote_error_code(env$payload), "unauthorized")
+  }
+  # The certificate pins the worker: another one (a stranger's) does not connect.
+  other <- nanonext::write_cert(cn = ws$host[1])
+  expect_error(nanonext::socket("req", dial = ws$url[1], autostart = NA,
+                                tls = nanonext::tls_config(client = other$client)),
+               "Cryptographic error")
   expect_match(format(pool)[1], "2 workers \\(2 up\\) on 2 hosts")
   # The workers run inside the namespaces.
-  in_ns <- unlist(lapply(hosts$names, netns_pids))
   expect_true(all(ws$pid %in% in_ns))
 
   data <- data.frame(n = c(1e5, 2e5, 3e5, 4e5, 5e5, 6e5, 7e5, 8e5))

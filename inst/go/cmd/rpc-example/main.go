@@ -46,7 +46,8 @@ func register(reg *rgoipc.Registry) error {
 			rgoipc.ArgNames("s"), rgoipc.Describe("Returns the character vector s unchanged, NA kept")),
 
 		reg.Func("sleep", sleep,
-			rgoipc.ArgNames("ms"), rgoipc.Describe("Sleeps ms milliseconds (cancelled at shutdown) and returns ms")),
+			rgoipc.ArgNames("ms"), rgoipc.Describe("Sleeps ms milliseconds (cancelled at shutdown) and returns ms"),
+			rgoipc.Meta("idempotent", "true")),
 
 		reg.Func("fail", func(message string) (bool, error) {
 			return false, errors.New(message)
@@ -68,7 +69,9 @@ func register(reg *rgoipc.Registry) error {
 		}, rgoipc.ArgNames("x", "k"), rgoipc.Describe("x * k for integer64 x and one integer k; NA stays NA")),
 
 		reg.Func("spin", spin,
-			rgoipc.ArgNames("n"), rgoipc.Describe("CPU-bound: n iterations of floating-point arithmetic; returns the accumulator")),
+			rgoipc.ArgNames("n"), rgoipc.Describe("CPU-bound: n iterations of floating-point arithmetic; returns the accumulator"),
+			// A pool retries an idempotent call on another worker when its worker dies.
+			rgoipc.Meta("idempotent", "true")),
 
 		// Low-level handlers: the same job as the functions above, written
 		// against Arrow arrays. Compare transposeMatrix with add: it needs
