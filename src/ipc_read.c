@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <limits.h>
+#include "shm.h" // mangoro_lazy_utf8()
 
 // Arrow flatbuffer enums used below (Schema.fbs / Message.fbs).
 enum { H_SCHEMA = 1, H_DICT = 2, H_BATCH = 3 };
@@ -222,6 +223,8 @@ typedef struct {
   uint64_t null_values, null_cap; // values of null-type nodes (no buffers bound them)
   int int64_ok;
   int *lossy;      // per column: an int64 beyond 2^53 was read as a double
+  SEXP holder;     // the raw vector holding the stream (lazy strings keep it alive)
+  double lazy_min; // top-level string columns of at least this many rows are lazy
 } stream_t;
 
 static int bad_named(err_t *e, const char *fmt, const char *what) {
@@ -822,6 +825,20 @@ static int build_levels(stream_t *s, SEXP levels) {
   return OK;
 }
 
+// A top-level utf8 column of a one-batch stream as a lazy ALTREP vector over
+// the stream's own bytes (src/altrep_string.c): its CHARSXPs are made when
+// used, each element's UTF-8 (and absence of NUL) checked then. The offsets
+// were checked by check_node(). Returns 1 when it replaced the column.
+static int lazy_column(stream_t *s, const node_t *nd, const arr_t *arrs, R_xlen_t rows, SEXP out, int j) {
+  if (nd->kind != K_STR || rows == 0 || (double) rows < s->lazy_min) return 0;
+  const arr_t *a = &arrs[nd->idx];
+  const unsigned char *base = RAW(s->holder);
+  int64_t valid = a->b[0] ? (int64_t) (a->b[0] - base) : -1;
+  SET_VECTOR_ELT(out, j, mangoro_lazy_utf8(s->holder, (uint64_t) (a->b[1] - base), (uint64_t) (a->b[2] - base),
+                                           a->blen[2], valid, rows, nd->width == 8));
+  return 1;
+}
+
 static SEXP build_frame(stream_t *s, SEXP levels) {
   const node_t *root = &s->root;
   R_xlen_t rows = (R_xlen_t) s->rows;
@@ -830,6 +847,7 @@ static SEXP build_frame(stream_t *s, SEXP levels) {
   for (int b = 0; b < s->nbatch; b++) {
     const batch_t *bt = &s->batches[b];
     for (int j = 0; j < root->nkid; j++) {
+      if (s->nbatch == 1 && lazy_column(s, &root->kids[j], bt->arrs, rows, out, j)) continue;
       if (fill(s, &root->kids[j], bt->arrs, levels, 0, bt->n, VECTOR_ELT(out, j), at, j) != OK) {
         UNPROTECT(1);
         return R_NilValue;
@@ -850,6 +868,17 @@ static SEXP build_frame(stream_t *s, SEXP levels) {
   return out;
 }
 
+// Option mangoro.lazy_strings: the fewest rows for which string columns come
+// back lazy (default 1000: below that, making the strings at once is cheaper
+// than the ALTREP machinery); FALSE or Inf: never.
+static double lazy_min_rows(void) {
+  SEXP o = Rf_GetOption1(Rf_install("mangoro.lazy_strings"));
+  if (o == R_NilValue) return 1000;
+  if (TYPEOF(o) == LGLSXP && XLENGTH(o) == 1) return LOGICAL(o)[0] == TRUE ? 1 : R_PosInf;
+  double v = Rf_asReal(o);
+  return ISNAN(v) ? R_PosInf : (v < 1 ? 1 : v);
+}
+
 // x: raw vector holding the stream from byte `offset` (0-based) to its end;
 // int64: TRUE to read int64 as integer64 (else as double).
 // Returns a data.frame, or a string saying why the input is malformed.
@@ -862,6 +891,8 @@ SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64) {
   memset(&s, 0, sizeof s);
   uint64_t len = (uint64_t) (n - (R_xlen_t) off);
   s.int64_ok = Rf_asLogical(int64) == TRUE;
+  s.holder = x;
+  s.lazy_min = lazy_min_rows();
   // Null-type values have no buffers: allow 2^24 plus eight per byte.
   s.null_cap = ((uint64_t) 1 << 24) + 8 * len;
   int st = read_messages(&s, RAW(x) + (R_xlen_t) off, len);
