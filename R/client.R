@@ -188,8 +188,14 @@ unexpected_type <- function(env, wanted) stop(unexpected_type_error(env$type, wa
 rpc_target <- function(sock) {
   if (inherits(sock, "mangoro_server")) {
     if (is.null(sock$sock)) stop(server_closed_error(sock))
-    return(list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
-                server = sock, url = sock$url, bare = NULL, info = sock$info))
+    # Built once per server (and again if its socket or info changed).
+    target <- sock$.target
+    if (is.null(target) || !identical(target$sock, sock$sock) || !identical(target$info, sock$info)) {
+      target <- list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
+                     server = sock, url = sock$url, bare = NULL, info = sock$info)
+      sock$.target <- target
+    }
+    return(target)
   }
   if (inherits(sock, "nanoSocket")) return(socket_target(sock))
   if (is.character(sock) && length(sock) == 1L && !is.na(sock)) {
@@ -305,8 +311,10 @@ send_request <- function(target, ctx, msg, t) {
 }
 
 # Synchronous request: returns the reply raw vector or a nanonext errorValue.
+# No liveness check before the send: a server that died since the last call
+# left its pipe removal signalled on the target's cv, so the wait below wakes
+# at once and wait_reply() finds out.
 rpc_request <- function(target, msg, timeout, what = "the reply") {
-  check_server_alive(target)
   t <- as_timeout(timeout)
   ctx <- if (is.null(target$ctx)) nanonext::context(target$sock) else target$ctx
   aio <- send_request(target, ctx, msg, t)
@@ -329,13 +337,18 @@ wait_reply <- function(aio, target, t, what = "the reply") {
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {
     if (socket_pipes(target$sock) == 0L) {
+      # Signal the cv again on the way out, so the next call's wait wakes
+      # at once and finds the peer gone too (rpc_request() checks nothing
+      # before sending).
       if (is.null(srv)) {
         nanonext::stop_aio(aio)
+        nanonext::cv_signal(cv)
         stop(connection_lost_error(what, target$url))
       }
       if (srv$process$is_alive()) srv$process$wait(timeout = min(1000, max(0, deadline - mclock())))
       if (!srv$process$is_alive()) {
         nanonext::stop_aio(aio)
+        nanonext::cv_signal(cv)
         stop(server_gone_error(srv))
       }
     }
