@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"mangoro/internal/wire"
 )
 
 // FuzzDecodeRecord feeds arbitrary bytes to the Arrow reader and its
@@ -19,7 +21,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		defer mem.AssertSize(t, 0)
 		rec, err := decodeRecord(payload, mem)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, wire.ErrMalformed) {
 				t.Fatalf("error does not wrap ErrMalformed: %v", err)
 			}
 			return
