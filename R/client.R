@@ -58,7 +58,16 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   target <- rpc_target(sock)
-  msg <- message_encode_call(func_name, data)
+  if (!is.null(target$shm)) return(shm_rpc_call(target, func_name, data, timeout)) # R/shm.R
+  socket_rpc_call(target, func_name, data, timeout)
+}
+
+# A synchronous call with the arguments in the message.
+socket_rpc_call <- function(target, func_name, data, timeout) {
+  socket_rpc_send(target, func_name, message_encode_call(func_name, data), timeout)
+}
+
+socket_rpc_send <- function(target, func_name, msg, timeout) {
   check_message_size(msg, target, timeout)
   what <- sprintf("the call to %s()", func_name)
   reply <- rpc_request(target, msg, timeout, what)
@@ -192,7 +201,8 @@ rpc_target <- function(sock) {
     target <- sock$.target
     if (is.null(target) || !identical(target$sock, sock$sock) || !identical(target$info, sock$info)) {
       target <- list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
-                     server = sock, url = sock$url, bare = NULL, info = sock$info)
+                     server = sock, url = sock$url, bare = NULL, info = sock$info,
+                     shm = shm_target_state(sock$info, sock$url))
       sock$.target <- target
     }
     return(target)
@@ -226,6 +236,7 @@ url_target <- function(url) {
   target <- list(sock = sock, ctx = nanonext::context(sock), cv = cv, notified = TRUE,
                  server = NULL, url = url, bare = NULL, info = NULL)
   target$info <- tryCatch(rpc_get_info(target), mangoro_error = function(e) NULL)
+  target$shm <- shm_target_state(target$info, url)
   client_state$sockets[[url]] <- target
   target
 }

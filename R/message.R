@@ -8,7 +8,8 @@
 # holds a type the C writer does not cover, this file falls back to nanoarrow
 # (R/convert.R); callers never choose.
 
-envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L)
+envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L,
+                   shm_call = 6L) # 6: R/shm.R
 
 # --- encode -----------------------------------------------------------------
 

@@ -118,4 +118,7 @@ type Info struct {
 	MaxMessageSize int64 `json:"max_message_size"`
 	// Functions is the number of registered functions.
 	Functions int `json:"functions"`
+	// Features lists optional parts of the protocol the server understands
+	// (e.g. "shm": message type 6, the shared memory path).
+	Features []string `json:"features,omitempty"`
 }

@@ -46,6 +46,8 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 			return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: function name %s %s", wire.QuoteName(env.Name), why), wire.CodeBadName)
 		}
 		return s.call(ctx, env.Name, env.Payload, dst)
+	case msgShmCall: // shared memory path (shmcall.go)
+		return s.shmCall(ctx, &env, dst)
 	case wire.MsgManifest:
 		m, err := s.reg.manifestJSON()
 		if err != nil {
@@ -59,6 +61,7 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 			Version:        Version,
 			MaxMessageSize: s.maxMsg,
 			Functions:      s.reg.len(),
+			Features:       shmFeatures(),
 		})
 		return (&wire.Envelope{Type: wire.MsgInfo, Payload: info}).Encode(dst)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mangoro/internal/wire"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -161,8 +162,8 @@ func TestInfoAndManifestReplies(t *testing.T) {
 	if err := json.Unmarshal(env.Payload, &info); err != nil {
 		t.Fatal(err)
 	}
-	want := wire.Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7}
-	if info != want {
+	want := wire.Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7, Features: shmFeatures()}
+	if !reflect.DeepEqual(info, want) {
 		t.Errorf("info = %+v, want %+v", info, want)
 	}
 
