@@ -79,7 +79,7 @@ shm_target_state <- function(info, url) {
 # Option mangoro.shm_threshold: the smallest Arrow stream, in bytes, sent
 # through shared memory (bench/floors.R measures where it pays). Inf: never.
 shm_threshold <- function() {
-  thr <- getOption("mangoro.shm_threshold", 1048576)
+  thr <- getOption("mangoro.shm_threshold", 262144)
   if (!is.numeric(thr) || length(thr) != 1L || is.na(thr) || thr < 0) {
     mangoro_abort(c("Option `mangoro.shm_threshold` must be one non-negative number of bytes (or Inf).",
                     sprintf("Got: %s.", format_value(thr))), class = "mangoro_input_error")
