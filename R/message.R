@@ -82,6 +82,10 @@ check_func_name <- function(func_name) {
 message_decode <- function(x) {
   env <- .Call(mangoro_c_message_decode, x, int64_as_integer64())
   if (!is.null(env$status)) stop(envelope_error(env$status, env$at, length(x)))
+  if (env$type == 7L) { # a result in shared memory (R/shm.R), read in place
+    if (is.character(env$payload)) stop(shm_refused_error(env$payload))
+    env$type <- 2L
+  }
   if (env$type == 2L) env$data <- arrow_result(env$data)
   env
 }

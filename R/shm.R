@@ -21,11 +21,14 @@ shm_write <- function(segment, offset, x) invisible(.Call(mangoro_c_shm_write, s
 # unlinked. A mangoro_shm_refused_error says why a handle was refused.
 shm_open <- function(handle, max_size = 2^46) {
   res <- .Call(mangoro_c_shm_open, handle, max_size)
-  if (is.character(res)) {
-    mangoro_abort(paste0("Refused a shared memory segment from the peer: ", res, "."),
-                  class = c("mangoro_shm_refused_error", "mangoro_protocol_error"), reason = res)
-  }
+  if (is.character(res)) stop(shm_refused_error(res))
   res
+}
+
+# The condition for a segment from the peer that R refused (`why`: the reason).
+shm_refused_error <- function(why) {
+  mangoro_condition(paste0("Refused a shared memory segment from the peer: ", why, "."),
+                    class = c("mangoro_shm_refused_error", "mangoro_protocol_error"), reason = why)
 }
 
 # An R vector (ALTREP, no copy) of `n` elements of `type` at payload byte
@@ -128,8 +131,10 @@ shm_rpc_call <- function(target, func_name, data, timeout) {
     return(socket_rpc_send(target, func_name, msg, timeout))
   }
   arena <- st$arena
+  # Results of at least the threshold come back in shared memory too (type 7;
+  # message_decode() maps them and reads them in place).
   msg <- envelope_pack(envelope_type[["shm_call"]], func_name, "",
-                       .Call(mangoro_c_shm_call_payload, arena, 0, res))
+                       .Call(mangoro_c_shm_call_payload, arena, 0, res, max(thr, 1)))
   ended <- FALSE
   on.exit({
     shm_unlink(attr(arena, "name"))

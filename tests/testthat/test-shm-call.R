@@ -50,10 +50,11 @@ test_that("a server with MANGORO_SHM=0 does not advertise shm and calls use the 
   expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1.5, y = 1))$result, 2.5)
 })
 
-# A type 6 message by hand: payload = offset, length (u64 LE), handle.
+# A type 6 message by hand: payload = offset, length, reply minimum (u64
+# LE; 0: result on the socket), handle.
 shm_call_message <- function(func, offset, length, handle) {
   u64 <- function(v) as.raw((v %/% 256^(0:7)) %% 256)
-  mangoro:::envelope_pack(6L, func, "", c(u64(offset), u64(length), handle))
+  mangoro:::envelope_pack(6L, func, "", c(u64(offset), u64(length), u64(0), handle))
 }
 
 ask <- function(sock, msg) {
@@ -164,4 +165,38 @@ test_that("a 1 GB call goes through the shm path (MANGORO_TEST_BIG=1)", {
   expect_identical(r[c(1, n)], 2 * x[c(1, n)])
   rm(r)
   expect_identical(shm_names(Sys.getpid()), character())
+})
+
+test_that("large results come back in shared memory as views, allocating little in R", {
+  skip_if_no_shm()
+  srv <- rpc_server()
+  withr::local_options(mangoro.shm_threshold = 1e5)
+  x <- seq_len(1e6) + 0.5
+  df <- data.frame(x = x, y = x)
+  r <- mangoro_rpc_call(srv, "add", df)$result
+  expect_match(capture.output(.Internal(inspect(r)))[[1]], "mangoro view")
+  expect_identical(r, 2 * x)
+  expect_lt(as.numeric(bench::bench_memory(mangoro_rpc_call(srv, "add", df))$mem_alloc), 1e5)
+  r[1] <- 0 # private: a write changes R's copy only
+  expect_identical(r[1:2], c(0, 2 * x[2]))
+  # Strings, NA and integers in a large echo: lazy strings and views.
+  s <- data.frame(i = seq_len(5e4), s = sprintf("v%d", seq_len(5e4)), d = c(NA, x[1:49999]))
+  back <- mangoro_rpc_call(srv, "echo", s)
+  expect_identical(back, s)
+  expect_match(capture.output(.Internal(inspect(back$i)))[[1]], "mangoro view")
+  expect_match(capture.output(.Internal(inspect(back$s)))[[1]], "lazy utf8")
+  expect_identical(shm_names(Sys.getpid()), character())
+  expect_identical(shm_names(srv$process$get_pid()), character())
+})
+
+test_that("a result handle R cannot verify is a mangoro_shm_refused_error", {
+  skip_if_no_shm()
+  seg <- mangoro:::shm_create(64)
+  h <- attr(seg, "handle")
+  h[length(h)] <- as.raw(bitwXor(as.integer(h[length(h)]), 1L))
+  reply <- mangoro:::envelope_pack(7L, "add", "", h)
+  expect_error(mangoro:::message_result(reply, "add"), class = "mangoro_shm_refused_error")
+  expect_error(mangoro:::message_result(mangoro:::envelope_pack(7L, "add", "", as.raw(1:5)), "add"),
+               class = "mangoro_protocol_error")
+  mangoro:::shm_unlink(attr(seg, "name"))
 })

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"mangoro/internal/shm"
 	"mangoro/internal/wire"
@@ -20,6 +21,15 @@ import (
 
 // msgShmCall is message type 6: a call whose arguments are in an arena.
 const msgShmCall wire.MsgType = 6
+
+// msgShmResult is message type 7: a result whose Arrow stream is in a
+// segment the server made for it; the payload is the segment's handle.
+const msgShmResult wire.MsgType = 7
+
+// claimWindow is how long a result segment keeps its name for the client
+// to take it (the client maps it the moment the reply arrives); after that
+// the server removes it (the client gave up: timeout, interrupt).
+const claimWindow = 10 * time.Second
 
 // codeShmRefused is the error code of a shared memory call the server
 // cannot or will not read; the handler did not run.
@@ -76,8 +86,9 @@ func shmFeatures() []string {
 	return []string{"shm"}
 }
 
-// shmCall answers a type 6 message: payload = offset u64, length u64
-// (little-endian), then the arena's handle.
+// shmCall answers a type 6 message: payload = offset u64, length u64,
+// reply minimum u64 (little-endian), then the arena's handle. A result
+// stream of at least the reply minimum (0: never) comes back as type 7.
 func (s *Server) shmCall(ctx context.Context, env *wire.Envelope, dst []byte) []byte {
 	name := env.Name
 	if why := wire.CheckName(name); why != "" {
@@ -90,14 +101,14 @@ func (s *Server) shmCall(ctx context.Context, env *wire.Envelope, dst []byte) []
 		return refuse(shm.ErrUnsupported)
 	}
 	p := env.Payload
-	if len(p) < 16 {
-		return refuse(fmt.Errorf("%w: the payload has %d bytes, fewer than 16", shm.ErrRefused, len(p)))
+	if len(p) < 24 {
+		return refuse(fmt.Errorf("%w: the payload has %d bytes, fewer than 24", shm.ErrRefused, len(p)))
 	}
-	off, n := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
+	off, n, replyMin := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:]), binary.LittleEndian.Uint64(p[16:])
 	if n > uint64(s.maxMsg) {
 		return wire.AppendError(dst, name, fmt.Sprintf("rgoipc: request of %d bytes is over the limit of %d", n, s.maxMsg), wire.CodeTooLarge)
 	}
-	h, err := shm.DecodeHandle(p[16:], maxArenaBytes(s.maxMsg))
+	h, err := shm.DecodeHandle(p[24:], maxArenaBytes(s.maxMsg))
 	if err != nil {
 		return refuse(err)
 	}
@@ -111,8 +122,54 @@ func (s *Server) shmCall(ctx context.Context, env *wire.Envelope, dst []byte) []
 	}
 	// The reply is written (copied) before the mapping goes: results may
 	// alias their arguments.
-	defer unmap()
-	return s.call(ctx, name, stream, dst)
+	reply := s.call(ctx, name, stream, dst)
+	unmap()
+	results.reap(time.Now())
+	if replyMin == 0 || len(reply) < len(dst) || wire.MsgType(reply[len(dst)]) != wire.MsgResult {
+		return reply
+	}
+	res, err := wire.Decode(reply[len(dst):])
+	if err != nil || uint64(len(res.Payload)) < replyMin {
+		return reply
+	}
+	seg, err := shm.Create(uint64(len(res.Payload)))
+	if err != nil {
+		return reply // the socket path still works
+	}
+	copy(seg.Payload(), res.Payload)
+	handle := seg.Handle().AppendBinary(nil)
+	results.add(seg.Name(), time.Now())
+	_ = seg.Close()
+	return (&wire.Envelope{Type: msgShmResult, Name: name, Payload: handle}).Encode(dst)
+}
+
+// results holds the names of result segments not yet taken for sure.
+var results unclaimed
+
+type unclaimed struct {
+	mu    sync.Mutex
+	names []string
+	at    []time.Time
+}
+
+func (u *unclaimed) add(name string, t time.Time) {
+	u.mu.Lock()
+	u.names = append(u.names, name)
+	u.at = append(u.at, t)
+	u.mu.Unlock()
+}
+
+// reap removes the names older than claimWindow (already gone when the
+// client took them).
+func (u *unclaimed) reap(now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	k := 0
+	for k < len(u.names) && now.Sub(u.at[k]) > claimWindow {
+		_ = shm.Unlink(u.names[k])
+		k++
+	}
+	u.names, u.at = u.names[k:], u.at[k:]
 }
 
 // maxArenaBytes is the largest arena a server opens: twice its message

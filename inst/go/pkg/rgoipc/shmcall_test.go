@@ -14,10 +14,18 @@ import (
 	"mangoro/internal/wire"
 )
 
-// shmMsg is a type 6 call of fn: the stream at [off, off+n) of the arena h.
+// shmMsg is a type 6 call of fn: the stream at [off, off+n) of the arena h,
+// the result on the socket.
 func shmMsg(fn string, off, n uint64, handle []byte) []byte {
+	return shmMsgReply(fn, off, n, 0, handle)
+}
+
+// shmMsgReply is shmMsg asking for results of at least replyMin bytes in
+// shared memory.
+func shmMsgReply(fn string, off, n, replyMin uint64, handle []byte) []byte {
 	p := binary.LittleEndian.AppendUint64(nil, off)
 	p = binary.LittleEndian.AppendUint64(p, n)
+	p = binary.LittleEndian.AppendUint64(p, replyMin)
 	return (&wire.Envelope{Type: msgShmCall, Name: fn, Payload: append(p, handle...)}).Encode(nil)
 }
 
@@ -78,4 +86,26 @@ func TestShmCallReadsTheArenaInPlaceAndRefusesBadHandles(t *testing.T) {
 	if env, _ := readReply(t, s.handleMessage(ctx, tc.msg, nil)); wire.ErrorCode(env.Payload) != codeShmRefused {
 		t.Fatalf("%s: reply %q, want code %s", tc.name, env.Error, codeShmRefused)
 	}
+
+	// A result of at least the reply minimum comes back as type 7: a handle
+	// to a segment holding the stream, which the receiver opens (and so
+	// unlinks).
+	reply, err := wire.Decode(s.handleMessage(ctx, shmMsgReply("add", 100, n, 1, h), nil))
+	if err != nil || reply.Type != msgShmResult {
+		t.Fatalf("reply %v %q (%v), want type 7", reply.Type, reply.Error, err)
+	}
+	rh, err := shm.DecodeHandle(reply.Payload, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := shm.Open(rh, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	env, rec := readReply(t, (&wire.Envelope{Type: wire.MsgResult, Name: "add", Payload: rs.Payload()}).Encode(nil))
+	if got := colString(t, rec, "result"); env.Type != wire.MsgResult || got != "[3.5 (null)]" {
+		t.Errorf("type 7 result %s", got)
+	}
+	rec.Release()
 }
