@@ -49,6 +49,16 @@ client_state$bare <- list()    # socket id -> environment(cv, info)
 #'   `max_message_size`, from the info request: fetched when the server
 #'   starts or the URL is dialled, and on the first call through a bare
 #'   socket.
+#' @section Shared memory and lazy strings:
+#' A synchronous call to a server on the same host (an `ipc://` address whose
+#' server lists `"shm"` in its info) sends arguments of at least option
+#' `mangoro.shm_threshold` bytes (default 262144; `Inf` never) through a
+#' shared memory segment reused for every call, and gets results that large
+#' back the same way: columns of doubles and integers without `NA` are then
+#' read in place (no copy), and R's first write to one copies it. String
+#' result columns of at least option `mangoro.lazy_strings` rows (default
+#' 1000; `FALSE` never) make their R strings when they are first used.
+#' Nothing changes for other servers.
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
 #' srv <- mangoro_server_start(bin)
