@@ -72,6 +72,7 @@ test_that("the server refuses forged and bad handles without running the handler
   on.exit(close(sock), add = TRUE)
   stream <- mangoro_ipc_write(data.frame(x = 1.5, y = 2))
   good <- mangoro:::shm_create(4096)
+  on.exit(mangoro:::shm_unlink(attr(good, "name")), add = TRUE)
   mangoro:::shm_write(good, 0, stream)
   h <- attr(good, "handle")
   refused <- function(msg, label) {
@@ -97,13 +98,12 @@ test_that("the server refuses forged and bad handles without running the handler
   # The real handle works (and the server took the name).
   env <- ask(sock, shm_call_message("add", 0, length(stream), h))
   expect_identical(env$type, 2L)
-  expect_identical(mangoro:::arrow_decode(env$payload)$result, 3.5)
+  if (env$type == 2L) expect_identical(mangoro:::arrow_decode(env$payload)$result, 3.5)
   expect_false(file.exists(file.path("/dev/shm", sub("^/", "", name))))
   # An arena the server already holds, with another length in the handle.
   h2 <- h
   h2[10] <- as.raw(0x20) # payload length (u64 LE at byte 8) 4096 -> 8192
   refused(shm_call_message("add", 0, length(stream), h2), "length mismatch")
-  mangoro:::shm_unlink(name)
 })
 
 test_that("a timed-out shm call drops its arena and leaves nothing in /dev/shm", {
@@ -192,11 +192,11 @@ test_that("large results come back in shared memory as views, allocating little 
 test_that("a result handle R cannot verify is a mangoro_shm_refused_error", {
   skip_if_no_shm()
   seg <- mangoro:::shm_create(64)
+  on.exit(mangoro:::shm_unlink(attr(seg, "name")), add = TRUE)
   h <- attr(seg, "handle")
   h[length(h)] <- as.raw(bitwXor(as.integer(h[length(h)]), 1L))
   reply <- mangoro:::envelope_pack(7L, "add", "", h)
   expect_error(mangoro:::message_result(reply, "add"), class = "mangoro_shm_refused_error")
   expect_error(mangoro:::message_result(mangoro:::envelope_pack(7L, "add", "", as.raw(1:5)), "add"),
                class = "mangoro_protocol_error")
-  mangoro:::shm_unlink(attr(seg, "name"))
 })
