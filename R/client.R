@@ -51,6 +51,16 @@ client_state$deferred <- list() # cancels queued by aio finalizers
 #'   `max_message_size`, from the info request: fetched when the server
 #'   starts or the URL is dialled, and on the first call through a bare
 #'   socket.
+#' @section Shared memory and lazy strings:
+#' A synchronous call to a server on the same host (an `ipc://` address whose
+#' server lists `"shm"` in its info) sends arguments of at least option
+#' `mangoro.shm_threshold` bytes (default 262144; `Inf` never) through a
+#' shared memory segment reused for every call, and gets results that large
+#' back the same way: columns of doubles and integers without `NA` are then
+#' read in place (no copy), and R's first write to one copies it. String
+#' result columns of at least option `mangoro.lazy_strings` rows (default
+#' 1000; `FALSE` never) make their R strings when they are first used.
+#' Nothing changes for other servers.
 #' @examplesIf mangoro::mangoro_go_available()
 #' bin <- mangoro_go_build(system.file("go/cmd/rpc-example", package = "mangoro"))
 #' srv <- mangoro_server_start(bin)
@@ -62,8 +72,19 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
+  if (!is.null(target$shm)) return(shm_rpc_call(target, func_name, data, timeout)) # R/shm.R
+  socket_rpc_call(target, func_name, data, timeout)
+}
+
+# A synchronous call with the arguments in the message; servers that speak
+# the request header get the call's id and timeout (inst/WIRE.md).
+socket_rpc_call <- function(target, func_name, data, timeout) {
   id <- if (speaks_header(target, timeout)) new_call_id()
   msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
+  socket_rpc_send(target, func_name, msg, timeout, id, data)
+}
+
+socket_rpc_send <- function(target, func_name, msg, timeout, id = NULL, data = NULL) {
   check_message_size(msg, target, timeout)
   what <- sprintf("the call to %s()", func_name)
   reply <- rpc_request(target, msg, timeout, what, id)
@@ -224,9 +245,15 @@ unexpected_type <- function(env, wanted) stop(unexpected_type_error(env$type, wa
 rpc_target <- function(sock) {
   if (inherits(sock, "mangoro_server")) {
     if (is.null(sock$sock)) stop(server_closed_error(sock))
-    return(list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
-                server = sock, url = sock$url, bare = NULL, info = sock$info,
-                token = sock$token))
+    # Built once per server (and again if its socket or info changed).
+    target <- sock$.target
+    if (is.null(target) || !identical(target$sock, sock$sock) || !identical(target$info, sock$info)) {
+      target <- list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
+                     server = sock, url = sock$url, bare = NULL, info = sock$info,
+                     token = sock$token, shm = shm_target_state(sock$info, sock$url))
+      sock$.target <- target
+    }
+    return(target)
   }
   if (inherits(sock, "nanoSocket")) return(socket_target(sock))
   if (is.character(sock) && length(sock) == 1L && !is.na(sock)) {
@@ -258,6 +285,7 @@ url_target <- function(url) {
   target <- list(sock = sock, ctx = nanonext::context(sock), cv = cv, notified = TRUE,
                  server = NULL, url = url, bare = NULL, info = NULL)
   target$info <- tryCatch(rpc_get_info(target), mangoro_error = function(e) NULL)
+  target$shm <- shm_target_state(target$info, url)
   client_state$sockets[[url]] <- target
   target
 }
@@ -377,10 +405,12 @@ send_request <- function(target, ctx, msg, t) {
 }
 
 # Synchronous request: returns the reply raw vector or a nanonext errorValue.
-# A call with an id is cancelled on the server when R stops waiting before the
-# reply: a timeout, or an interrupt (or any error) unwinding this frame.
+# No liveness check before the send: a server that died since the last call
+# left its pipe removal signalled on the target's cv, so the wait below wakes
+# at once and wait_reply() finds out. A call with an id is cancelled on the
+# server when R stops waiting before the reply: a timeout, or an interrupt
+# (or any error) unwinding this frame.
 rpc_request <- function(target, msg, timeout, what = "the reply", id = NULL) {
-  check_server_alive(target)
   t <- as_timeout(timeout)
   ctx <- if (is.null(target$ctx)) nanonext::context(target$sock) else target$ctx
   aio <- send_request(target, ctx, msg, t)
@@ -412,13 +442,18 @@ wait_reply <- function(aio, target, t, what = "the reply") {
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {
     if (socket_pipes(target$sock) == 0L) {
+      # Signal the cv again on the way out, so the next call's wait wakes
+      # at once and finds the peer gone too (rpc_request() checks nothing
+      # before sending).
       if (is.null(srv)) {
         nanonext::stop_aio(aio)
+        nanonext::cv_signal(cv)
         stop(connection_lost_error(what, target$url))
       }
       if (srv$process$is_alive()) srv$process$wait(timeout = min(1000, max(0, deadline - mclock())))
       if (!srv$process$is_alive()) {
         nanonext::stop_aio(aio)
+        nanonext::cv_signal(cv)
         stop(server_gone_error(srv))
       }
     }

@@ -8,7 +8,8 @@
 # holds a type the C writer does not cover, this file falls back to nanoarrow
 # (R/convert.R); callers never choose.
 
-envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L, cancel = 5L)
+envelope_type <- c(manifest = 0L, call = 1L, result = 2L, error = 3L, info = 4L, cancel = 5L,
+                   shm_call = 6L) # 6: R/shm.R
 
 # --- encode -----------------------------------------------------------------
 
@@ -113,6 +114,10 @@ check_func_name <- function(func_name) {
 message_decode <- function(x) {
   env <- .Call(mangoro_c_message_decode, x, int64_as_integer64())
   if (!is.null(env$status)) stop(envelope_error(env$status, env$at, length(x)))
+  if (env$type == 7L) { # a result in shared memory (R/shm.R), read in place
+    if (is.character(env$payload)) stop(shm_refused_error(env$payload))
+    env$type <- 2L
+  }
   if (env$type == 2L) env$data <- arrow_result(env$data)
   env
 }

@@ -21,11 +21,14 @@ shm_write <- function(segment, offset, x) invisible(.Call(mangoro_c_shm_write, s
 # unlinked. A mangoro_shm_refused_error says why a handle was refused.
 shm_open <- function(handle, max_size = 2^46) {
   res <- .Call(mangoro_c_shm_open, handle, max_size)
-  if (is.character(res)) {
-    mangoro_abort(paste0("Refused a shared memory segment from the peer: ", res, "."),
-                  class = c("mangoro_shm_refused_error", "mangoro_protocol_error"), reason = res)
-  }
+  if (is.character(res)) stop(shm_refused_error(res))
   res
+}
+
+# The condition for a segment from the peer that R refused (`why`: the reason).
+shm_refused_error <- function(why) {
+  mangoro_condition(paste0("Refused a shared memory segment from the peer: ", why, "."),
+                    class = c("mangoro_shm_refused_error", "mangoro_protocol_error"), reason = why)
 }
 
 # An R vector (ALTREP, no copy) of `n` elements of `type` at payload byte
@@ -49,3 +52,115 @@ shm_unlink <- function(name) .Call(mangoro_c_shm_unlink, name)
 # (a peer known to have exited), or with pid = 0 of every creator that no
 # longer runs. Returns how many were removed.
 shm_sweep <- function(pid = 0L) .Call(mangoro_c_shm_sweep, as.integer(pid))
+
+# --- the shared memory call path (inst/WIRE.md, "Shared memory") -------------
+#
+# A target that can use it (the server's info lists "shm", the URL is ipc://,
+# this platform has segments) carries an environment `shm`: its warm arena, a
+# segment R reuses for every large synchronous call, so its pages are faulted
+# in once. R writes the Arrow stream straight into the arena
+# (src/ipc_write.c) and sends a type 6 message with its handle; the server
+# maps the bytes in place. The arena's name lives only until the server first
+# opens it (it unlinks it); R unlinks it too when that call ends, however it
+# ends. A call that does not end with a reply (timeout, interrupt, lost
+# server) drops the arena, since the server may still be reading it: the next
+# call makes a new one.
+
+# The shm state of a new target, or NULL when it cannot use the path.
+shm_target_state <- function(info, url) {
+  if (!is.character(url) || !startsWith(url, "ipc://") || !"shm" %in% unlist(info$features) ||
+      !shm_supported()) {
+    return(NULL)
+  }
+  st <- new.env(parent = emptyenv())
+  st$ok <- TRUE        # FALSE once the server refused a fresh arena
+  st$arena <- NULL     # the mapping, attributes name and handle
+  st$accepted <- FALSE # the server has read the current arena
+  st
+}
+
+# Option mangoro.shm_threshold: the smallest Arrow stream, in bytes, sent
+# through shared memory (bench/floors.R measures where it pays). Inf: never.
+shm_threshold <- function() {
+  thr <- getOption("mangoro.shm_threshold", 262144)
+  if (!is.numeric(thr) || length(thr) != 1L || is.na(thr) || thr < 0) {
+    mangoro_abort(c("Option `mangoro.shm_threshold` must be one non-negative number of bytes (or Inf).",
+                    sprintf("Got: %s.", format_value(thr))), class = "mangoro_input_error")
+  }
+  thr
+}
+
+shm_swept <- local({
+  done <- FALSE
+  function() {
+    if (!done) { done <<- TRUE; try(shm_sweep(0L), silent = TRUE) }
+    invisible()
+  }
+})
+
+# A new arena for at least `need` bytes: doubling from 16 MiB, so a growing
+# workload makes few of them.
+shm_new_arena <- function(need) {
+  shm_swept() # segments of R sessions that died before their server took them
+  size <- 16 * 2^20
+  while (size < need) size <- size * 2
+  shm_create(size)
+}
+
+# A synchronous call through `target` (which has a shm state). Small calls,
+# and data the C writer does not cover, go the socket way.
+shm_rpc_call <- function(target, func_name, data, timeout) {
+  st <- target$shm
+  if (!isTRUE(st$ok) || inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
+    return(socket_rpc_call(target, func_name, data, timeout))
+  }
+  check_func_name(func_name)
+  cols <- if (is.data.frame(data)) data else as_arg_columns(data)
+  nrow <- .row_names_info(cols, 2L)
+  thr <- shm_threshold()
+  res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
+  if (is.list(res)) {
+    max <- target$info$max_message_size
+    if (is.numeric(max) && length(max) == 1L && res$need > max) stop(message_too_large_error(res$need, max))
+    st$arena <- shm_new_arena(res$need)
+    st$accepted <- FALSE
+    res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
+  }
+  if (!is.double(res)) {
+    msg <- if (is.raw(res)) res else message_encode_call(func_name, data)
+    return(socket_rpc_send(target, func_name, msg, timeout))
+  }
+  arena <- st$arena
+  # Results of at least the threshold come back in shared memory too (type 7;
+  # message_decode() maps them and reads them in place).
+  id <- if (speaks_header(target, timeout)) new_call_id()
+  msg <- envelope_pack(envelope_type[["shm_call"]], func_name, call_header(target, id, timeout),
+                       .Call(mangoro_c_shm_call_payload, arena, 0, res, max(thr, 1)))
+  ended <- FALSE
+  on.exit({
+    shm_unlink(attr(arena, "name"))
+    if (!ended && identical(st$arena, arena)) st$arena <- NULL
+  }, add = TRUE)
+  what <- sprintf("the call to %s()", func_name)
+  reply <- rpc_request(target, msg, timeout, what, id)
+  if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
+  ended <- TRUE
+  env <- message_decode(reply)
+  if (env$type == envelope_type[["result"]]) {
+    st$accepted <- TRUE
+    return(env$data)
+  }
+  if (env$type != envelope_type[["error"]]) stop(unexpected_type_error(env$type, "result (2) or error (3)"))
+  err <- remote_error(env, func_name)
+  if (!identical(err$code, "shm_refused")) {
+    st$accepted <- TRUE
+    stop(err)
+  }
+  # Refused (the handler did not run): a server that cannot read a fresh
+  # arena never will (e.g. another /dev/shm); an arena it read before was
+  # dropped on its side, so the next large call makes a new one. This call
+  # goes the socket way.
+  if (!st$accepted) st$ok <- FALSE
+  st$arena <- NULL
+  socket_rpc_call(target, func_name, data, timeout)
+}

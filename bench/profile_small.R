@@ -18,17 +18,15 @@ sock <- nanonext::socket("req", dial = srv$url); ctx <- nanonext::context(sock)
 bm <- bench::mark(
   full_call = mangoro_rpc_call(srv, "add", df),
   rpc_target = ns$rpc_target(srv),
-  call_message = mangoro_rpc_call_message("add", df),
+  encode_call = ns$message_encode_call("add", df),
   check_func_name = ns$check_func_name("add"),
-  envelope_header = ns$envelope_header(1L, "add"),
-  fast_ipc_write = ns$fast_ipc_write(df, ns$envelope_header(1L, "add")),
   check_size = ns$check_message_size(msg, target),
   rpc_request = ns$rpc_request(target, msg, NULL),
   raw_request_collect = nanonext::collect_aio(nanonext::request(ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = 5000)),
-  request_timeout = ns$request_timeout(NULL),
+  as_timeout = ns$as_timeout(NULL),
   check_alive = ns$check_server_alive(target),
-  decode_reply = ns$rpc_decode_reply(reply, "add", target),
-  envelope_parse = ns$envelope_parse(reply, copy = FALSE),
+  message_result = ns$message_result(reply, "add"),
+  message_decode = ns$message_decode(reply),
   min_time = 2, check = FALSE, filter_gc = FALSE)
 print(bm[, c("expression", "min", "median", "itr/sec", "mem_alloc", "n_itr")])
 

@@ -17,7 +17,7 @@ bench_dir <- local({
   if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
 })
 for (f in c("common.R", "small.R", "bulk.R", "concurrency.R", "build.R", "startup.R",
-            "native.R", "go.R", "profile.R", "report.R")) {
+            "native.R", "go.R", "profile.R", "lazy.R", "report.R")) {
   source(file.path(bench_dir, "R", f), local = FALSE)
 }
 
@@ -35,6 +35,7 @@ run_scenario <- function(name, fun) {
 }
 results$small <- run_scenario("small call", scenario_small)
 results$bulk <- run_scenario("bulk", scenario_bulk)
+results$lazy <- run_scenario("lazy strings", scenario_lazy)
 results$concurrency <- run_scenario("concurrency", scenario_concurrency)
 results$startup <- run_scenario("start-up", scenario_startup)
 results$build <- run_scenario("build", scenario_build)

@@ -6,6 +6,7 @@
 // the same native call.
 
 #include "mangoro.h"
+#include "shm.h"
 #include <stdint.h>
 #include <string.h>
 #include <limits.h>
@@ -99,7 +100,9 @@ typedef struct {
 } envelope_t;
 
 // Every length is checked against the buffer before it is used.
-static int parse(SEXP x, envelope_t *e, R_xlen_t *at) {
+// shm: also accept type 7 (a result in shared memory; only message_decode()
+// reads it).
+static int parse(SEXP x, envelope_t *e, R_xlen_t *at, int shm) {
   *at = 0;
   if (TYPEOF(x) != RAWSXP) return PARSE_NOT_RAW;
   const unsigned char *p = RAW(x);
@@ -109,7 +112,7 @@ static int parse(SEXP x, envelope_t *e, R_xlen_t *at) {
     return PARSE_SHORT_HEADER;
   }
   e->type = p[0];
-  if (e->type > 4) return PARSE_BAD_TYPE;
+  if (e->type > 4 && !(shm && e->type == 7)) return PARSE_BAD_TYPE;
   e->nlen = get_u32(p + 1);
   *at = 1;
   // 9 fixed bytes plus both strings must fit; compare without overflow.
@@ -140,7 +143,7 @@ static SEXP payload_copy(SEXP x, const envelope_t *e) {
 SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
   envelope_t e;
   R_xlen_t at;
-  int st = parse(x, &e, &at);
+  int st = parse(x, &e, &at, 0);
   if (st != PARSE_OK) return parse_status(st, at);
   const unsigned char *p = RAW(x);
   int do_copy = Rf_asLogical(copy) == TRUE;
@@ -168,7 +171,7 @@ SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
 SEXP mangoro_c_message_decode(SEXP x, SEXP int64) {
   envelope_t e;
   R_xlen_t at;
-  int st = parse(x, &e, &at);
+  int st = parse(x, &e, &at, 1);
   if (st != PARSE_OK) return parse_status(st, at);
   const unsigned char *p = RAW(x);
   const char *names[] = {"type", "name", "error", "offset", "length", "data", "payload", ""};
@@ -182,6 +185,21 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64) {
     if (e.plen > 0) {
       SEXP off = PROTECT(Rf_ScalarReal((double) e.ppos));
       SET_VECTOR_ELT(out, 5, mangoro_c_ipc_read(x, off, int64));
+      UNPROTECT(1);
+    }
+  } else if (e.type == 7) {
+    // A result in shared memory: the payload is its handle. The segment is
+    // verified, mapped privately and unlinked; the frame is read in place
+    // (its columns may be views of the mapping). A refusal gives the reason
+    // in `payload`.
+    mangoro_shm_seg seg;
+    const char *why = NULL;
+    if (mangoro_shm_open(p + e.ppos, (size_t) e.plen, (uint64_t) 1 << 46, &seg, &why) != 0) {
+      SET_VECTOR_ELT(out, 6, Rf_mkString(why));
+    } else {
+      SEXP map = PROTECT(mangoro_shm_mapping(&seg));
+      SET_VECTOR_ELT(out, 5, mangoro_ipc_read_in(map, seg.addr + MANGORO_SHM_HEADER, seg.payload_len,
+                                                 Rf_asLogical(int64) == TRUE));
       UNPROTECT(1);
     }
   } else {

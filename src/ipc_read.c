@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <limits.h>
+#include "shm.h" // mangoro_lazy_utf8()
 
 // Arrow flatbuffer enums used below (Schema.fbs / Message.fbs).
 enum { H_SCHEMA = 1, H_DICT = 2, H_BATCH = 3 };
@@ -222,6 +223,11 @@ typedef struct {
   uint64_t null_values, null_cap; // values of null-type nodes (no buffers bound them)
   int int64_ok;
   int *lossy;      // per column: an int64 beyond 2^53 was read as a double
+  SEXP holder;     // what holds the stream: a raw vector or a shared memory
+                   // mapping (lazy strings and views keep it alive)
+  const unsigned char *base; // its first byte
+  double lazy_min; // top-level string columns of at least this many rows are lazy
+  const int *replaced; // per top-level column: made lazy or a view (not allocated)
 } stream_t;
 
 static int bad_named(err_t *e, const char *fmt, const char *what) {
@@ -570,6 +576,7 @@ static SEXP alloc_col(stream_t *s, const node_t *nd, SEXP levels, R_xlen_t n) {
     for (int k = 0; k < nd->nkid; k++) {
       const node_t *kid = &nd->kids[k];
       SET_STRING_ELT(names, k, Rf_mkCharLenCE(kid->name, kid->nlen, CE_UTF8));
+      if (nd == &s->root && s->replaced && s->replaced[k]) continue; // build_frame() sets it
       SET_VECTOR_ELT(x, k, alloc_col(s, kid, levels, n));
     }
     UNPROTECT(1);
@@ -840,14 +847,55 @@ static int build_levels(stream_t *s, SEXP levels) {
   return OK;
 }
 
+// What replaces a top-level column of a one-batch stream (0: nothing, the
+// column is copied). A utf8 column becomes a lazy ALTREP vector over the
+// stream's own bytes (src/altrep_string.c): its CHARSXPs are made when used,
+// each element's UTF-8 (and absence of NUL) checked then; check_node()
+// checked the offsets. From a shared memory mapping, float64 and int32
+// columns without nulls become views of the mapping (no copy; their buffers
+// are aligned there, unlike in a reply raw vector, where the envelope header
+// shifts them; a misaligned buffer is copied).
+static int lazy_kind(const stream_t *s, const node_t *nd, const arr_t *arrs, R_xlen_t rows) {
+  if (rows == 0) return 0;
+  const arr_t *a = &arrs[nd->idx];
+  if (TYPEOF(s->holder) == EXTPTRSXP && a->b[0] == NULL) {
+    uintptr_t at = (uintptr_t) a->b[1];
+    if (nd->kind == K_FLOAT && nd->width == 8 && at % 8 == 0) return REALSXP;
+    if (nd->kind == K_INT && nd->width == 4 && nd->sign && at % 4 == 0) return INTSXP;
+  }
+  if (nd->kind == K_STR && (double) rows >= s->lazy_min) return STRSXP;
+  return 0;
+}
+
+// The lazy vector or view lazy_kind() chose.
+static SEXP lazy_column(const stream_t *s, const node_t *nd, const arr_t *arrs, R_xlen_t rows, int kind) {
+  const arr_t *a = &arrs[nd->idx];
+  const unsigned char *base = s->base;
+  if (kind != STRSXP) return mangoro_altvec_view(s->holder, kind, (uint64_t) (a->b[1] - base), rows);
+  int64_t valid = a->b[0] ? (int64_t) (a->b[0] - base) : -1;
+  return mangoro_lazy_utf8(s->holder, (uint64_t) (a->b[1] - base), (uint64_t) (a->b[2] - base),
+                           a->blen[2], valid, rows, nd->width == 8);
+}
+
 static SEXP build_frame(stream_t *s, SEXP levels) {
   const node_t *root = &s->root;
   R_xlen_t rows = (R_xlen_t) s->rows;
+  int *rep = NULL;
+  if (s->nbatch == 1) {
+    rep = (int *) R_alloc(root->nkid ? (size_t) root->nkid : 1, sizeof(int));
+    for (int j = 0; j < root->nkid; j++) rep[j] = lazy_kind(s, &root->kids[j], s->batches[0].arrs, rows);
+  }
+  s->replaced = rep;
   SEXP out = PROTECT(alloc_col(s, root, levels, rows));
+  s->replaced = NULL;
+  for (int j = 0; rep && j < root->nkid; j++) {
+    if (rep[j]) SET_VECTOR_ELT(out, j, lazy_column(s, &root->kids[j], s->batches[0].arrs, rows, rep[j]));
+  }
   R_xlen_t at = 0;
   for (int b = 0; b < s->nbatch; b++) {
     const batch_t *bt = &s->batches[b];
     for (int j = 0; j < root->nkid; j++) {
+      if (rep && rep[j]) continue; // lazy or a view, made above
       if (fill(s, &root->kids[j], bt->arrs, levels, 0, bt->n, VECTOR_ELT(out, j), at, j) != OK) {
         UNPROTECT(1);
         return R_NilValue;
@@ -868,21 +916,30 @@ static SEXP build_frame(stream_t *s, SEXP levels) {
   return out;
 }
 
-// x: raw vector holding the stream from byte `offset` (0-based) to its end;
-// int64: TRUE to read int64 as integer64 (else as double).
-// Returns a data.frame, or a string saying why the input is malformed.
-SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64) {
-  if (TYPEOF(x) != RAWSXP) Rf_error("the stream must be a raw vector");
-  double off = Rf_asReal(offset);
-  R_xlen_t n = XLENGTH(x);
-  if (!(off >= 0) || off > (double) n) Rf_error("offset out of range");
+// Option mangoro.lazy_strings: the fewest rows for which string columns come
+// back lazy (default 1000: below that, making the strings at once is cheaper
+// than the ALTREP machinery); FALSE or Inf: never.
+static double lazy_min_rows(void) {
+  SEXP o = Rf_GetOption1(Rf_install("mangoro.lazy_strings"));
+  if (o == R_NilValue) return 1000;
+  if (TYPEOF(o) == LGLSXP && XLENGTH(o) == 1) return LOGICAL(o)[0] == TRUE ? 1 : R_PosInf;
+  double v = Rf_asReal(o);
+  return ISNAN(v) ? R_PosInf : (v < 1 ? 1 : v);
+}
+
+// The stream of `len` bytes at p, inside holder (a raw vector or a
+// mapping): a data.frame, or a string saying why the input is malformed.
+SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int int64_ok) {
   stream_t s;
   memset(&s, 0, sizeof s);
-  uint64_t len = (uint64_t) (n - (R_xlen_t) off);
-  s.int64_ok = Rf_asLogical(int64) == TRUE;
+  size_t hlen;
+  s.int64_ok = int64_ok;
+  s.holder = holder;
+  s.base = mangoro_holder_bytes(holder, &hlen);
+  s.lazy_min = lazy_min_rows();
   // Null-type values have no buffers: allow 2^24 plus eight per byte.
   s.null_cap = ((uint64_t) 1 << 24) + 8 * len;
-  int st = read_messages(&s, RAW(x) + (R_xlen_t) off, len);
+  int st = read_messages(&s, p, len);
   SEXP out = R_NilValue;
   if (st == OK) {
     s.lossy = (int *) R_alloc(s.root.nkid ? (size_t) s.root.nkid : 1, sizeof(int));
@@ -894,4 +951,16 @@ SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64) {
   if (s.e.why) return Rf_mkString(s.e.why);
   if (out == R_NilValue) return Rf_mkString("malformed Arrow IPC stream");
   return out;
+}
+
+// x: raw vector holding the stream from byte `offset` (0-based) to its end;
+// int64: TRUE to read int64 as integer64 (else as double).
+// Returns a data.frame, or a string saying why the input is malformed.
+SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64) {
+  if (TYPEOF(x) != RAWSXP) Rf_error("the stream must be a raw vector");
+  double off = Rf_asReal(offset);
+  R_xlen_t n = XLENGTH(x);
+  if (!(off >= 0) || off > (double) n) Rf_error("offset out of range");
+  uint64_t len = (uint64_t) (n - (R_xlen_t) off);
+  return mangoro_ipc_read_in(x, RAW(x) + (R_xlen_t) off, len, Rf_asLogical(int64) == TRUE);
 }

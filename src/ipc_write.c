@@ -25,6 +25,7 @@
 // interrupt. Bad input gives an error string (see mangoro.h), never an R error.
 
 #include "mangoro.h"
+#include "shm.h" // mangoro_shm_mapping_addr(), MANGORO_SHM_HEADER
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -536,14 +537,24 @@ static SEXP error_string(const char *fmt, int j) {
   return Rf_mkString(msg);
 }
 
-// The whole message as one raw vector, NULL when some column needs the
-// nanoarrow path, or an error string.
-static SEXP write_message(const prefix_t *pre, SEXP cols, SEXP nrow) {
-  if (TYPEOF(cols) != VECSXP) return Rf_mkString("the columns must be a list");
+// A planned stream: every flatbuffer built and every length known, so it
+// can be written into any memory of `total` bytes (a raw vector, or a shared
+// memory arena).
+typedef struct {
+  col_t *c, *lev;
+  fb_t schema, batch, *dicts;
+  int ncol, nfct;
+  size_t stream; // bytes of the Arrow stream alone
+} plan_t;
+
+// Plans the stream of `cols`: 0, 1 when some column needs the nanoarrow
+// path, or -1 with *err set to an error string.
+static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
+  if (TYPEOF(cols) != VECSXP) { *err = Rf_mkString("the columns must be a list"); return -1; }
   int ncol = Rf_length(cols);
   R_xlen_t n = (R_xlen_t) Rf_asReal(nrow);
   SEXP names = Rf_getAttrib(cols, R_NamesSymbol);
-  if (names != R_NilValue && (TYPEOF(names) != STRSXP || XLENGTH(names) != ncol)) return R_NilValue;
+  if (names != R_NilValue && (TYPEOF(names) != STRSXP || XLENGTH(names) != ncol)) return 1;
   col_t *c = (col_t *) R_alloc((size_t) (ncol ? ncol : 1), sizeof(col_t));
   int nfct = 0;
   for (int j = 0; j < ncol; j++) {
@@ -552,8 +563,8 @@ static SEXP write_message(const prefix_t *pre, SEXP cols, SEXP nrow) {
     c[j].n = n;
     c[j].tz = "";
     c[j].kind = column_kind(x, &c[j].ordered);
-    if (c[j].kind == 0) return R_NilValue;
-    if (Rf_xlength(x) != n) return error_string("column %d has a different length from the others", j + 1);
+    if (c[j].kind == 0) return 1;
+    if (Rf_xlength(x) != n) { *err = error_string("column %d has a different length from the others", j + 1); return -1; }
     if (c[j].kind == K_TS) c[j].tz = column_tz(x);
     if (c[j].kind == K_FCT) nfct++;
   }
@@ -562,43 +573,67 @@ static SEXP write_message(const prefix_t *pre, SEXP cols, SEXP nrow) {
   int64_t *lev_id = (int64_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(int64_t));
   for (int j = 0, k = 0; j < ncol; j++) {
     int st = plan_column(&c[j]);
-    if (st == -1) return error_string("factor column %d has codes outside its levels", j + 1);
-    if (st == -2) return error_string("character column %d holds more than 2 GB of text", j + 1);
+    if (st == -1) { *err = error_string("factor column %d has codes outside its levels", j + 1); return -1; }
+    if (st == -2) { *err = error_string("character column %d holds more than 2 GB of text", j + 1); return -1; }
     if (c[j].kind != K_FCT) continue;
     SEXP levels = Rf_getAttrib(c[j].x, R_LevelsSymbol);
     lev[k] = (col_t) {levels, K_STR, 0, "", XLENGTH(levels), 0, 0, 0, 0};
-    if (plan_column(&lev[k]) != 0) return error_string("the levels of factor column %d exceed 2 GB", j + 1);
+    if (plan_column(&lev[k]) != 0) { *err = error_string("the levels of factor column %d exceed 2 GB", j + 1); return -1; }
     lev_id[k] = j;
     k++;
   }
-
-  fb_t schema = {NULL, 0, 0}, batch = {NULL, 0, 0};
-  fb_t *dicts = (fb_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(fb_t));
-  build_schema(&schema, names, c, ncol);
-  R_xlen_t total = (R_xlen_t) pre->len + (R_xlen_t) framed_len(schema.len);
+  pl->c = c;
+  pl->lev = lev;
+  pl->ncol = ncol;
+  pl->nfct = nfct;
+  pl->schema = (fb_t) {NULL, 0, 0};
+  pl->batch = (fb_t) {NULL, 0, 0};
+  pl->dicts = (fb_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(fb_t));
+  build_schema(&pl->schema, names, c, ncol);
+  size_t total = framed_len(pl->schema.len);
   for (int k = 0; k < nfct; k++) {
-    dicts[k] = (fb_t) {NULL, 0, 0};
-    build_dictionary_batch(&dicts[k], lev_id[k], &lev[k]);
-    total += (R_xlen_t) framed_len(dicts[k].len) + (R_xlen_t) body_length(&lev[k], 1);
+    pl->dicts[k] = (fb_t) {NULL, 0, 0};
+    build_dictionary_batch(&pl->dicts[k], lev_id[k], &lev[k]);
+    total += framed_len(pl->dicts[k].len) + (size_t) body_length(&lev[k], 1);
   }
-  build_batch(&batch, c, ncol, n);
-  total += (R_xlen_t) framed_len(batch.len) + (R_xlen_t) body_length(c, ncol) + 8;
+  build_batch(&pl->batch, c, ncol, n);
+  total += framed_len(pl->batch.len) + (size_t) body_length(c, ncol) + 8;
+  pl->stream = total;
+  return 0;
+}
 
-  SEXP out = PROTECT(Rf_allocVector(RAWSXP, total));
+// Writes the planned stream at p (pl->stream bytes).
+static void emit_stream(const plan_t *pl, unsigned char *p) {
+  p = write_framed(p, &pl->schema);
+  for (int k = 0; k < pl->nfct; k++) {
+    p = write_framed(p, &pl->dicts[k]);
+    p = write_body(p, &pl->lev[k], 1);
+  }
+  p = write_framed(p, &pl->batch);
+  p = write_body(p, pl->c, pl->ncol);
+  wr32(p, 0xFFFFFFFFu); // end-of-stream marker
+  wr32(p + 4, 0);
+}
+
+// The prefix and the planned stream as one raw vector.
+static SEXP emit_message(const prefix_t *pre, const plan_t *pl) {
+  SEXP out = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) (pre->len + pl->stream)));
   unsigned char *p = RAW(out);
   if (pre->raw) memcpy(p, pre->raw, pre->len);
   else mangoro_envelope_header_put(p, pre->type, pre->name, pre->nlen, "", 0);
-  p = write_framed(p + pre->len, &schema);
-  for (int k = 0; k < nfct; k++) {
-    p = write_framed(p, &dicts[k]);
-    p = write_body(p, &lev[k], 1);
-  }
-  p = write_framed(p, &batch);
-  p = write_body(p, c, ncol);
-  wr32(p, 0xFFFFFFFFu); // end-of-stream marker
-  wr32(p + 4, 0);
+  emit_stream(pl, p + pre->len);
   UNPROTECT(1);
   return out;
+}
+
+// The whole message as one raw vector, NULL when some column needs the
+// nanoarrow path, or an error string.
+static SEXP write_message(const prefix_t *pre, SEXP cols, SEXP nrow) {
+  plan_t pl;
+  SEXP err = R_NilValue;
+  int st = plan_stream(&pl, cols, nrow, &err);
+  if (st != 0) return st < 0 ? err : R_NilValue;
+  return emit_message(pre, &pl);
 }
 
 // prefix: raw (written first, e.g. nothing); cols: list of vectors (a
@@ -619,6 +654,39 @@ SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow) {
   if (pre.nlen > INT_MAX) return Rf_mkString("the name is longer than 2^31 - 1 bytes");
   pre.len = ENV_HEADER + pre.nlen;
   return write_message(&pre, cols, nrow);
+}
+
+// A call for the shared memory path (R/shm.R): when the Arrow stream of
+// `cols` is at least `threshold` bytes and `arena` (a mapping from
+// mangoro_shm_create, or NULL) can hold it, the stream is written straight
+// into the arena's payload at offset 0 (no raw vector) and its length is
+// returned as a double; when it is that big but does not fit, list(need =
+// bytes); otherwise the socket message exactly as mangoro_c_message_encode
+// gives it (raw, NULL for nanoarrow, or an error string).
+SEXP mangoro_c_message_encode_shm(SEXP type, SEXP name, SEXP cols, SEXP nrow, SEXP arena, SEXP threshold) {
+  int t = Rf_asInteger(type);
+  if (t == NA_INTEGER || t < 0 || t > 255) return Rf_mkString("the envelope type must be an integer in 0..255");
+  prefix_t pre = {NULL, 0, t, "", 0};
+  pre.name = mangoro_utf8_or_empty(name, &pre.nlen);
+  if (pre.nlen > INT_MAX) return Rf_mkString("the name is longer than 2^31 - 1 bytes");
+  pre.len = ENV_HEADER + pre.nlen;
+  plan_t pl;
+  SEXP err = R_NilValue;
+  int st = plan_stream(&pl, cols, nrow, &err);
+  if (st != 0) return st < 0 ? err : R_NilValue;
+  double thr = Rf_asReal(threshold);
+  if (ISNAN(thr) || (double) pl.stream < thr) return emit_message(&pre, &pl);
+  size_t cap = 0;
+  unsigned char *base = arena == R_NilValue ? NULL : mangoro_shm_mapping_addr(arena, &cap);
+  if (!base || cap < MANGORO_SHM_HEADER || pl.stream > cap - MANGORO_SHM_HEADER) {
+    const char *nm[] = {"need", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, nm));
+    SET_VECTOR_ELT(out, 0, Rf_ScalarReal((double) pl.stream));
+    UNPROTECT(1);
+    return out;
+  }
+  emit_stream(&pl, base + MANGORO_SHM_HEADER);
+  return Rf_ScalarReal((double) pl.stream);
 }
 
 // The Arrow type a column is written as by this writer ("" when it is not one

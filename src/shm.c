@@ -508,3 +508,29 @@ SEXP mangoro_c_shm_status(void) {
   UNPROTECT(1);
   return out;
 }
+
+// The payload of a call on the shared memory path (message type 6, see
+// inst/WIRE.md): offset u64, length u64, reply minimum u64 (little-endian;
+// results of at least that many stream bytes come back in shared memory, 0:
+// never), then the arena's handle. `arena` is a mapping from
+// mangoro_c_shm_create.
+SEXP mangoro_c_shm_call_payload(SEXP arena, SEXP offset, SEXP length, SEXP reply_min) {
+  mangoro_shm_seg *seg = mapping_seg(arena);
+  if (!seg || !seg->addr) Rf_error("mangoro: not a live shared memory mapping");
+  uint64_t off = (uint64_t) num1(offset, "offset"), len = (uint64_t) num1(length, "length");
+  double rm = Rf_asReal(reply_min);
+  uint64_t rmin = !(rm >= 1) ? 0 : rm >= 9007199254740992.0 ? 0 : (uint64_t) rm;
+  if (off > seg->payload_len || len > seg->payload_len - off) Rf_error("mangoro: the call does not fit the arena");
+  unsigned char h[MANGORO_SHM_HANDLE_MAX];
+  size_t hl = mangoro_shm_handle(seg, h);
+  SEXP out = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) (24 + hl)));
+  unsigned char *p = RAW(out);
+  for (int i = 0; i < 8; i++) {
+    p[i] = (unsigned char) (off >> (8 * i));
+    p[8 + i] = (unsigned char) (len >> (8 * i));
+    p[16 + i] = (unsigned char) (rmin >> (8 * i));
+  }
+  memcpy(p + 24, h, hl);
+  UNPROTECT(1);
+  return out;
+}

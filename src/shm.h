@@ -70,6 +70,11 @@ const unsigned char *mangoro_holder_bytes(SEXP holder, size_t *len);
 SEXP mangoro_lazy_utf8(SEXP holder, uint64_t offsets, uint64_t data, uint64_t data_len,
                        int64_t validity, R_xlen_t n, int large);
 
+// ipc_read.c: the Arrow stream of `len` bytes at p inside holder (a raw
+// vector or a mapping): a data.frame (lazy strings, and for a mapping views
+// of null-free float64/int32 columns) or a reason string.
+SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int int64_ok);
+
 void mangoro_init_altrep_shm(DllInfo *dll);
 void mangoro_init_altrep_string(DllInfo *dll);
 

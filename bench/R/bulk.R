@@ -74,8 +74,18 @@ bulk_case <- function(case, ctx) {
   it <- case$iters
   mark <- function(...) bench::mark(..., iterations = it, check = FALSE, filter_gc = FALSE,
                                     memory = TRUE)
+  idx <- round(seq(1, result_len, length.out = 10))
+  socket <- function() withr::with_options(list(mangoro.shm_threshold = Inf),
+                                           mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000))
+  # mangoro's default path: shared memory on this ipc server above the
+  # threshold (R/shm.R), lazy string results (src/ipc_read.c).
   bm <- mark(
     mangoro = mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000),
+    mangoro_socket = socket(),
+    mangoro_use_10 = mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000)$result[idx],
+    mangoro_use_all = .Call(ns$mangoro_c_lazy_materialize, mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000)$result),
+    eager_use_10 = withr::with_options(list(mangoro.lazy_strings = FALSE, mangoro.shm_threshold = Inf),
+                                       mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000))$result[idx],
     echo_request = raw_echo(ctx$echo, msg),
     echo_reply = raw_echo(ctx$echo, reply),
     memory_copy = memory_floor(),
@@ -113,10 +123,25 @@ bulk_case <- function(case, ctx) {
         note = if (is_add) "issue 13 goal at 1e7: <= 2.5x" else "R making the same strings itself"),
     row(case$name, "R memory allocated (mem_alloc)", s$mangoro[["mem"]], "bytes",
         floor = 8 * result_len, peer = s$mirai[["mem"]], peer_name = "mirai",
-        note = "floor = the result vector's bytes"),
+        target = if (is_add && case$n == 1e7) 1.2 else NA, target_on = "floor",
+        note = "floor = the result vector's bytes; issue 13 goal at 1e7: <= 1.2x"),
+    row(case$name, "time vs mirai", t * 1e3, "ms", peer = s$mirai[["median"]] * 1e3, peer_name = "mirai",
+        target = if (is_add && case$n == 1e7) 1 / 3 else NA, target_on = "peer",
+        note = if (is_add && case$n == 1e7) "issue 13 goal: >= 3x faster than mirai" else ""),
+    row(case$name, "shm path vs socket path", t * 1e3, "ms", floor = s$mangoro_socket[["median"]] * 1e3,
+        note = "floor column = the socket path (mangoro.shm_threshold = Inf), same run"),
     row(case$name, "R peak heap / argument bytes (gc)", peak / payload_in, "x",
         note = sprintf("peak %s MB for %s MB of arguments", fmt_mb(peak), fmt_mb(payload_in)))
   )
+  if (!is_add) {
+    rows <- rbind(rows,
+      row(case$name, "use 10 returned strings vs 0.1.0's eager path", s$mangoro_use_10[["median"]] * 1e3, "ms",
+          floor = s$eager_use_10[["median"]] * 1e3, target = 0.2, target_on = "floor",
+          note = "floor column = mangoro.lazy_strings = FALSE, socket; issue 13 goal: >= 5x faster"),
+      row(case$name, "use all returned strings vs unserialize()", s$mangoro_use_all[["median"]] * 1e3, "ms",
+          floor = s$local_r[["median"]] * 1e3, target = 1.2, target_on = "floor",
+          note = "the whole call, materialized, against R making the strings alone; goal <= 1.2x"))
+  }
   if (case$n == 1e7 && is_add) {
     rows <- rbind(rows, row(case$name, "memory: mem_alloc / argument bytes",
                             s$mangoro[["mem"]] / payload_in, "x", target = 3,

@@ -16,11 +16,18 @@ scenario_lazy_strings <- function(ctx, n = 1e6, reps = if (quick) 3 else 7) {
   ns <- asNamespace("mangoro")
   make <- function() ns$lazy_utf8(b$bytes, b$offsets, b$data, b$data_len, b$n, validity = b$validity)
   stopifnot(identical(make()[idx], want), identical(mangoro:::mangoro_ipc_read(stream)$x[idx], want))
+  eager <- function() withr::with_options(list(mangoro.lazy_strings = FALSE), mangoro:::mangoro_ipc_read(stream))
+  stopifnot(identical(eager()$x[idx], want))
   cases <- list(
     lazy_use_10 = function() make()[idx],
     lazy_materialize_all = function() .Call(ns$mangoro_c_lazy_materialize, make()),
     unserialize_floor = function() unserialize(ser),
-    ipc_read_today = function() mangoro:::mangoro_ipc_read(stream)
+    # The reply path: src/ipc_read.c makes the column lazy (the stream is
+    # what a reply's payload holds) ...
+    reply_use_10 = function() mangoro:::mangoro_ipc_read(stream)$x[idx],
+    reply_materialize_all = function() .Call(ns$mangoro_c_lazy_materialize, mangoro:::mangoro_ipc_read(stream)$x),
+    # ... and before lazy strings (mangoro.lazy_strings = FALSE): every CHARSXP at once.
+    reply_eager = eager
   )
   times <- lapply(cases, function(f) {
     vapply(seq_len(reps), function(i) {
@@ -34,4 +41,23 @@ scenario_lazy_strings <- function(ctx, n = 1e6, reps = if (quick) 3 else 7) {
   })
   data.frame(what = names(cases), median_ms = vapply(times, stats::median, 0),
              min_ms = vapply(times, min, 0), reps = reps, n = n, stringsAsFactors = FALSE)
+}
+
+# For bench/run.R: the lazy-string goals of issue 13 as report rows, all
+# from one run of scenario_lazy_strings() (1e6 strings through the reply
+# reader, src/ipc_read.c, against the eager reader and unserialize()).
+scenario_lazy <- function(ctx) {
+  res <- scenario_lazy_strings(ctx, n = 1e6)
+  ctx$lazy <- res
+  ms <- function(what) res$median_ms[res$what == what]
+  note <- sprintf("1e6 strings, median of %d; `Rscript bench/run.R` (bench/R/lazy.R)", res$reps[[1]])
+  rbind(
+    row("lazy strings (1e6)", "use 10 of the returned strings, vs eager reader", ms("reply_use_10"), "ms",
+        floor = ms("reply_eager"), target = 0.2, target_on = "floor",
+        note = paste("floor = the eager reader (mangoro.lazy_strings = FALSE, as 0.1.0);", note)),
+    row("lazy strings (1e6)", "materialize all, vs unserialize()", ms("reply_materialize_all"), "ms",
+        floor = ms("unserialize_floor"), target = 1.2, target_on = "floor", note = note),
+    row("lazy strings (1e6)", "eager reader, vs unserialize()", ms("reply_eager"), "ms",
+        floor = ms("unserialize_floor"), note = note)
+  )
 }

@@ -1,6 +1,9 @@
 # Time against payload size for `add` (x and y doubles: payload = 16 bytes a
 # row, 1 KB ... 1 GB), each path next to its floors in the same run:
-#   socket      mangoro_rpc_call(srv, "add", df): today's path (Arrow over NNG)
+#   socket      mangoro_rpc_call(srv, "add", df) with mangoro.shm_threshold = Inf:
+#               Arrow over NNG both ways
+#   shm         the same with mangoro.shm_threshold = 0: arguments through the
+#               warm arena (R/shm.R), result over NNG
 #   transport   raw NNG echo (bench/go/rawecho) of the same request message
 #               over ipc: what moving those bytes out and back costs
 #   memcpy      one memcpy of the payload bytes into memory already faulted
@@ -28,7 +31,10 @@ scenario_payload <- function(ctx, sizes = 10^(3:9), peer = NULL) {
     big <- p >= 1e9
     it <- if (big) 2L else if (p >= 1e8) 3L else NULL
     args <- list(
-      socket = quote(mangoro_rpc_call(ctx$srv, "add", df, timeout = 120000)),
+      socket = quote(withr::with_options(list(mangoro.shm_threshold = Inf),
+                                         mangoro_rpc_call(ctx$srv, "add", df, timeout = 120000))),
+      shm = quote(withr::with_options(list(mangoro.shm_threshold = 0),
+                                      mangoro_rpc_call(ctx$srv, "add", df, timeout = 120000))),
       transport = quote(raw_echo(ctx$echo, msg)),
       memcpy = quote({ ns$shm_write(warm, 0, x); ns$shm_write(warm, 8 * n, y) }),
       local_r = quote(x + y),
@@ -70,11 +76,11 @@ plot_payload <- function(res, file) {
   res$median_s <- res$min_s
   grDevices::png(file, width = 1000, height = 640, res = 110)
   on.exit(grDevices::dev.off())
-  whats <- c("socket", "shm_proto", "mirai", "transport", "local_r", "memcpy")
-  labels <- c(socket = "mangoro socket path (add)", shm_proto = "shm pieces, no Arrow (round one)",
+  whats <- c("socket", "shm", "shm_proto", "mirai", "transport", "local_r", "memcpy")
+  labels <- c(socket = "mangoro socket path (add)", shm = "mangoro shared memory path (add, warm arena)", shm_proto = "shm pieces, no Arrow (round one)",
               mirai = "mirai (x + y on a daemon)", transport = "transport floor: raw NNG echo of the message",
               local_r = "R: x + y locally", memcpy = "memory floor: one memcpy, warm pages")
-  cols <- c(socket = "#d62728", shm_proto = "#9467bd", mirai = "#ff7f0e", transport = "#7f7f7f",
+  cols <- c(socket = "#d62728", shm = "#8c564b", shm_proto = "#9467bd", mirai = "#ff7f0e", transport = "#7f7f7f",
             local_r = "#2ca02c", memcpy = "#1f77b4")
   whats <- intersect(whats, unique(res$what))
   graphics::par(mar = c(4.5, 6, 2.5, 1))

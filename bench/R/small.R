@@ -26,11 +26,11 @@ scenario_small <- function(ctx) {
   rbind(
     row("small call (add, 1 row)", "median vs floor", m[["median"]] * us, "us",
         floor = f[["median"]] * us, peer = p[["median"]] * us, peer_name = "mirai",
-        target = 1.5, target_on = "floor",
+        target = 1.3, target_on = "floor",
         note = sprintf("%d-byte message; %d iterations", length(msg), m[["n"]])),
     row("small call (add, 1 row)", "median vs mirai", m[["median"]] * us, "us",
         floor = f[["median"]] * us, peer = p[["median"]] * us, peer_name = "mirai",
-        target = 1, target_on = "peer"),
+        target = 0.5, target_on = "peer"),
     row("small call (add, 1 row)", "p95", m[["p95"]] * us, "us",
         floor = f[["p95"]] * us, peer = p[["p95"]] * us, peer_name = "mirai"),
     row("small call (add, 1 row)", "R memory per call", m[["mem"]], "bytes",

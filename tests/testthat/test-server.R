@@ -111,9 +111,14 @@ test_that("the Go server exits when its R parent is killed with SIGKILL", {
   r <- processx::process$new(file.path(R.home("bin"), "Rscript"), script,
                              stdin = "|", stdout = "|", stderr = "|", cleanup = TRUE)
   on.exit(if (r$is_alive()) r$kill(), add = TRUE)
-  expect_identical(r$poll_io(60000)[["output"]], "ready")
-  out <- r$read_output_lines(1)
-  if (!length(out)) fail(paste(c("the R child printed nothing:", r$read_all_error_lines()), collapse = "\n"))
+  # Read until a whole line came (the output may arrive in pieces); a child
+  # that exits instead closes its stdout, which ends the wait.
+  out <- character()
+  while (!length(out) && r$poll_io(60000)[["output"]] == "ready") out <- r$read_output_lines(1)
+  if (!length(out)) {
+    r$kill()
+    fail(paste(c("the R child printed nothing:", r$read_all_error_lines()), collapse = "\n"))
+  }
   line <- strsplit(trimws(out), " ")[[1]]
   go_pid <- as.integer(line[1])
   handle <- ps::ps_handle(go_pid)

@@ -83,35 +83,14 @@ func Create(n uint64) (*Segment, error) {
 // sides hold their mappings. The mapping is private and writable: writes stay
 // in this process. Refusals wrap ErrRefused.
 func Open(h Handle, maxLength uint64) (*Segment, error) {
-	_, token, ok := parseName(h.Name)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q is not a mangoro segment name", ErrRefused, h.Name)
-	}
-	if h.Length > maxLength || h.Length > maxPayload {
-		return nil, fmt.Errorf("%w: segment of %d bytes is larger than allowed (%d)", ErrRefused, h.Length, maxLength)
-	}
-	f, err := os.OpenFile(dir+h.Name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, token, err := openChecked(h, maxLength)
 	if err != nil {
-		return nil, fmt.Errorf("%w: open %s: %w", ErrRefused, h.Name, err)
+		return nil, err
 	}
 	defer f.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, fmt.Errorf("rgoipc: shm: stat %s: %w", h.Name, err)
-	}
-	size := h.Length + HeaderSize
-	switch {
-	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
-		return nil, fmt.Errorf("%w: %s is not a regular shared memory object", ErrRefused, h.Name)
-	case st.Uid != uint32(os.Getuid()):
-		return nil, fmt.Errorf("%w: %s belongs to another user (uid %d)", ErrRefused, h.Name, st.Uid)
-	case st.Mode&0o7777 != 0o600:
-		return nil, fmt.Errorf("%w: %s has mode %04o, want 0600", ErrRefused, h.Name, st.Mode&0o7777)
-	case uint64(st.Size) != size:
-		return nil, fmt.Errorf("%w: %s has %d bytes, its handle says %d", ErrRefused, h.Name, st.Size, size)
-	}
 	// Not MAP_POPULATE: on a writable private mapping it would copy every
 	// page to break copy-on-write; lazy read faults cost only what is read.
+	size := h.Length + HeaderSize
 	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
 		syscall.MAP_PRIVATE)
 	if err != nil {
@@ -124,6 +103,43 @@ func Open(h Handle, maxLength uint64) (*Segment, error) {
 	// Both sides hold it now: the name has done its job.
 	_ = syscall.Unlink(dir + h.Name)
 	return &Segment{name: h.Name, mem: mem}, nil
+}
+
+// openChecked opens the segment h names read-only and checks what Open
+// documents, short of the header; the caller closes the file.
+func openChecked(h Handle, maxLength uint64) (*os.File, [8]byte, error) {
+	_, token, ok := parseName(h.Name)
+	if !ok {
+		return nil, token, fmt.Errorf("%w: %q is not a mangoro segment name", ErrRefused, h.Name)
+	}
+	if h.Length > maxLength || h.Length > maxPayload {
+		return nil, token, fmt.Errorf("%w: segment of %d bytes is larger than allowed (%d)", ErrRefused, h.Length, maxLength)
+	}
+	f, err := os.OpenFile(dir+h.Name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, token, fmt.Errorf("%w: open %s: %w", ErrRefused, h.Name, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, token, fmt.Errorf("rgoipc: shm: stat %s: %w", h.Name, err)
+	}
+	size := h.Length + HeaderSize
+	switch {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		err = fmt.Errorf("%w: %s is not a regular shared memory object", ErrRefused, h.Name)
+	case st.Uid != uint32(os.Getuid()):
+		err = fmt.Errorf("%w: %s belongs to another user (uid %d)", ErrRefused, h.Name, st.Uid)
+	case st.Mode&0o7777 != 0o600:
+		err = fmt.Errorf("%w: %s has mode %04o, want 0600", ErrRefused, h.Name, st.Mode&0o7777)
+	case uint64(st.Size) != size:
+		err = fmt.Errorf("%w: %s has %d bytes, its handle says %d", ErrRefused, h.Name, st.Size, size)
+	}
+	if err != nil {
+		f.Close()
+		return nil, token, err
+	}
+	return f, token, nil
 }
 
 // Payload returns the payload bytes (valid until Close).

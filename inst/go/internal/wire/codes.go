@@ -126,7 +126,8 @@ type Info struct {
 	// Functions is the number of registered functions.
 	Functions int `json:"functions"`
 	// Features lists what the server understands beyond protocol 1:
-	// "codes", "header", "cancel", and "auth" when it requires a token.
+	// "codes", "header", "cancel", "shm" (message type 6, the shared
+	// memory path) where it is offered, and "auth" when it requires a token.
 	Features []string `json:"features"`
 	// Workers is the number of calls the server runs at once.
 	Workers int `json:"workers"`

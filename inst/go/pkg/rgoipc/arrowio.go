@@ -236,13 +236,28 @@ func (a *limitedAllocator) Reallocate(size int, b []byte) []byte {
 func (a *limitedAllocator) Free(b []byte) { a.mem.Free(b) }
 
 // writeStream writes rec as a complete Arrow IPC stream (schema, batch,
-// end-of-stream marker) to buf.
+// end-of-stream marker) to buf. For a schema without dictionaries the schema
+// message is encoded once and reused (replySchemas): arrow-go's Writer would
+// encode it again for every reply, a good part of a small call's cost.
 func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("rgoipc: writing result: %v", p)
 		}
 	}()
+	if msg := replySchemas.message(rec.Schema(), mem); msg != nil {
+		p, err := ipc.GetRecordBatchPayload(rec, ipc.WithAllocator(mem))
+		if err != nil {
+			return fmt.Errorf("rgoipc: writing result: %w", err)
+		}
+		defer p.Release()
+		buf.Write(msg)
+		if _, err := p.WritePayload(buf); err != nil {
+			return fmt.Errorf("rgoipc: writing result: %w", err)
+		}
+		buf.Write(endOfStream[:])
+		return nil
+	}
 	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem))
 	if err := w.Write(rec); err != nil {
 		_ = w.Close()
@@ -252,6 +267,64 @@ func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator)
 		return fmt.Errorf("rgoipc: writing result: %w", err)
 	}
 	return nil
+}
+
+// endOfStream is the Arrow IPC end-of-stream marker.
+var endOfStream = [8]byte{0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0}
+
+// replySchemas caches the encoded schema messages of recent result schemas.
+var replySchemas schemaCache
+
+// schemaCache holds a few encoded schema messages, found by schema equality
+// (metadata included); a full cache replaces its slots in turn. Safe for
+// concurrent use: slots are swapped atomically and never modified.
+type schemaCache struct {
+	slots [8]atomic.Pointer[cachedSchema]
+	next  atomic.Uint32
+}
+
+type cachedSchema struct {
+	schema *arrow.Schema
+	msg    []byte // continuation, length, flatbuffer, padding
+}
+
+// message returns the encoded schema message of schema, or nil when the
+// schema holds a dictionary (dictionary batches need arrow-go's Writer).
+func (c *schemaCache) message(schema *arrow.Schema, mem memory.Allocator) []byte {
+	for i := range c.slots {
+		if e := c.slots[i].Load(); e != nil && (e.schema == schema || e.schema.Equal(schema) && e.schema.Metadata().Equal(schema.Metadata())) {
+			return e.msg
+		}
+	}
+	for _, f := range schema.Fields() {
+		if hasDictionary(f.Type) {
+			return nil
+		}
+	}
+	p := ipc.GetSchemaPayload(schema, mem)
+	defer p.Release()
+	var b bytes.Buffer
+	if _, err := p.WritePayload(&b); err != nil {
+		return nil
+	}
+	e := &cachedSchema{schema: schema, msg: b.Bytes()}
+	c.slots[c.next.Add(1)%uint32(len(c.slots))].Store(e)
+	return e.msg
+}
+
+// hasDictionary reports whether t is or holds a dictionary type.
+func hasDictionary(t arrow.DataType) bool {
+	if t.ID() == arrow.DICTIONARY {
+		return true
+	}
+	if n, ok := t.(arrow.NestedType); ok {
+		for _, f := range n.Fields() {
+			if hasDictionary(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // streamSizeHint estimates the encoded size of rec so the reply buffer is

@@ -62,6 +62,8 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 			return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: function name %s %s", wire.QuoteName(env.Name), why), wire.CodeBadName)
 		}
 		return s.callWithHeader(ctx, h, env.Name, env.Payload, dst)
+	case msgShmCall: // shared memory path (shmcall.go)
+		return s.shmCall(ctx, h, &env, dst)
 	case wire.MsgCancel:
 		s.cancelCall(env.Name)
 		return (&wire.Envelope{Type: wire.MsgCancel}).Encode(dst)
@@ -75,12 +77,12 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 		info, _ := json.Marshal(s.info())
 		return (&wire.Envelope{Type: wire.MsgInfo, Payload: info}).Encode(dst)
 	}
-	return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: unknown message type %d (this server knows 0 manifest, 1 call, 4 info, 5 cancel)", uint8(env.Type)), wire.CodeUnknownType)
+	return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: unknown message type %d (this server knows 0 manifest, 1 call, 4 info, 5 cancel, 6 shared-memory call)", uint8(env.Type)), wire.CodeUnknownType)
 }
 
 // info is the server's info reply.
 func (s *Server) info() wire.Info {
-	features := []string{"codes", "header", "cancel"}
+	features := append([]string{"codes", "header", "cancel"}, shmFeatures()...)
 	if s.token != nil {
 		features = append(features, "auth")
 	}

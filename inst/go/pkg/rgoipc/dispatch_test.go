@@ -96,7 +96,7 @@ func TestHandleMessage(t *testing.T) {
 		}, want{typ: wire.MsgError, code: "malformed"}},
 		{"unknown message type", func(memory.Allocator) []byte {
 			return (&wire.Envelope{Type: 9}).Encode(nil)
-		}, want{typ: wire.MsgError, code: "unknown_type", err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info, 5 cancel)"}},
+		}, want{typ: wire.MsgError, code: "unknown_type", err: "rgoipc: unknown message type 9 (this server knows 0 manifest, 1 call, 4 info, 5 cancel, 6 shared-memory call)"}},
 		{"name with a NUL byte", func(m memory.Allocator) []byte {
 			return callMsg(t, "ad\x00d", col{"x", f64(m, 1.0)})
 		}, want{typ: wire.MsgError, code: "bad_name", err: `rgoipc: function name "ad\x00d" holds a NUL byte`}},
@@ -163,7 +163,7 @@ func TestInfoAndManifestReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := wire.Info{Protocol: 1, Server: "rgoipc", Version: Version, MaxMessageSize: 1234, Functions: 7,
-		Features: []string{"codes", "header", "cancel"}, Workers: defaultWorkers}
+		Features: append([]string{"codes", "header", "cancel"}, shmFeatures()...), Workers: defaultWorkers}
 	if !reflect.DeepEqual(info, want) {
 		t.Errorf("info = %+v, want %+v", info, want)
 	}
