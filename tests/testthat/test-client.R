@@ -304,7 +304,8 @@ test_that("the size check is exact: limit passes, limit + 1 is refused, for ever
   # With the Go side's exact max_message_size (the envelope, not the wire
   # frame), a message of exactly the limit is served.
   d <- data.frame(x = runif(100))
-  n <- length(mangoro_rpc_call_message("echo", d))
+  # What R sends to these servers: the call with its header (id, timeout).
+  n <- length(mangoro:::message_encode_call("echo", d, mangoro:::call_header(list(), strrep("0", 16L), 5000)))
   at <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n)))
   under <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n - 1)))
   expect_equal(at$info$max_message_size, n)
@@ -317,7 +318,7 @@ test_that("the size check is exact: limit passes, limit + 1 is refused, for ever
       if (identical(srv, at)) {
         expect_equal(mangoro_rpc_call(target, "echo", d, timeout = 5000), d)
       } else {
-        e <- expect_error(mangoro_rpc_call(target, "echo", d), class = "mangoro_message_too_large")
+        e <- expect_error(mangoro_rpc_call(target, "echo", d, timeout = 5000), class = "mangoro_message_too_large")
         expect_identical(e$size, n)
         expect_identical(e$max_message_size, n - 1)
       }
