@@ -3,7 +3,7 @@
 # reply or a dropped connection, and let R/message.R decode it.
 
 # The per-call path calls these directly: `nanonext::f` costs a lookup each time.
-#' @importFrom nanonext request until_ unresolved collect_aio stat
+#' @importFrom nanonext request until until_ unresolved collect_aio stat
 NULL
 
 client_state <- new.env(parent = emptyenv())
