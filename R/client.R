@@ -3,7 +3,7 @@
 # reply or a dropped connection, and let R/message.R decode it.
 
 # The per-call path calls these directly: `nanonext::f` costs a lookup each time.
-#' @importFrom nanonext request until_ unresolved collect_aio stat
+#' @importFrom nanonext request until until_ unresolved collect_aio stat
 NULL
 
 client_state <- new.env(parent = emptyenv())
@@ -325,11 +325,17 @@ speaks_header <- function(target, timeout) {
 }
 
 # The header of a call: its id and how long R waits, and the token of a
-# server started with one ("" when there is nothing to send).
+# server started with one ("" when there is nothing to send). The deadline
+# sent is R's timeout plus deadline_margin ms, so that R's own timer fires
+# first and a timeout is a mangoro_timeout_error, not the server's
+# "deadline_exceeded" reply racing it.
 call_header <- function(target, id, timeout) {
   if (is.null(id)) return(if (is.null(target$token)) "" else request_header(token = target$token))
-  request_header(id, as_timeout(timeout), target$token)
+  t <- as_timeout(timeout)
+  request_header(id, if (!is.null(t)) t + deadline_margin, target$token)
 }
+
+deadline_margin <- 100L
 
 # Tell the server R stopped waiting for call `id` (inst/WIRE.md, "Cancel"):
 # fire and forget, on a fresh context, without waiting for the ack. Nothing

@@ -131,8 +131,8 @@ mangoro_server_start <- function(binary, url = create_ipc_path(), args = charact
 warn_if_insecure <- function(url) {
   if (is.character(url) && length(url) == 1L && grepl("^(tcp|ws)://", url)) {
     warning(warningCondition(
-      c(sprintf("%s has no authentication: any local user can connect and call every function.", url),
-        "Use ipc:// (the default) on one machine, or tls+tcp:// or wss:// with a certificate."),
+      paste0(sprintf("%s has no authentication: any local user can connect and call every function.\n", url),
+             "Use ipc:// (the default) on one machine, or tls+tcp:// or wss:// with a certificate."),
       class = c("mangoro_insecure_warning", "mangoro_warning")
     ))
   }

@@ -306,7 +306,8 @@ test_that("the size check is exact: limit passes, limit + 1 is refused, for ever
   # speaks the request header, so the message carries one (a 16-digit call
   # id and the 5000 ms timeout).
   d <- data.frame(x = runif(100))
-  n <- length(mangoro:::message_encode_call("echo", d, mangoro:::request_header(strrep("0", 16), 5000L)))
+  # What R sends to these servers: the call with its header (id, timeout).
+  n <- length(mangoro:::message_encode_call("echo", d, mangoro:::call_header(list(), strrep("0", 16L), 5000)))
   at <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n)))
   under <- rpc_server(env = c(MANGORO_MAX_MESSAGE_SIZE = as.character(n - 1)))
   expect_equal(at$info$max_message_size, n)

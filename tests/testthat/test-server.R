@@ -22,7 +22,10 @@ test_that("a server starts, prints, answers and closes (twice)", {
 })
 
 test_that("a TCP server on port 0 is reached at the port it bound", {
-  srv <- local_mangoro_server(test_program("rpc-example"), url = "tcp://127.0.0.1:0")
+  expect_warning(
+    srv <- local_mangoro_server(test_program("rpc-example"), url = "tcp://127.0.0.1:0"),
+    class = "mangoro_insecure_warning"
+  )
   expect_match(srv$url, "^tcp://127\\.0\\.0\\.1:[0-9]+$")
   expect_false(grepl(":0$", srv$url))
   expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 2))$result, 3)
