@@ -118,6 +118,12 @@ shm_rpc_call <- function(target, func_name, data, timeout) {
   cols <- if (is.data.frame(data)) data else as_arg_columns(data)
   nrow <- .row_names_info(cols, 2L)
   thr <- shm_threshold()
+  # Plainly small (fixed-width columns, at most 8 bytes a value): the socket
+  # way at once, without sizing the stream in C first.
+  if (nrow * length(cols) * 8 + 65536 < thr &&
+      !any(vapply(cols, function(x) is.character(x) || is.list(x), NA))) {
+    return(socket_rpc_call(target, func_name, data, timeout))
+  }
   res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
   if (is.list(res)) {
     max <- target$info$max_message_size
@@ -126,15 +132,19 @@ shm_rpc_call <- function(target, func_name, data, timeout) {
     st$accepted <- FALSE
     res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
   }
+  id <- if (speaks_header(target, timeout)) new_call_id()
+  header <- call_header(target, id, timeout)
   if (!is.double(res)) {
-    msg <- if (is.raw(res)) res else message_encode_call(func_name, data)
-    return(socket_rpc_send(target, func_name, msg, timeout))
+    # Under the threshold: the socket way. The C encoder's message has no
+    # request header; a server that takes one (deadline, cancel, token) gets
+    # the call encoded with it.
+    msg <- if (is.raw(res) && !nzchar(header)) res else message_encode_call(func_name, data, header)
+    return(socket_rpc_send(target, func_name, msg, timeout, id, data))
   }
   arena <- st$arena
   # Results of at least the threshold come back in shared memory too (type 7;
   # message_decode() maps them and reads them in place).
-  id <- if (speaks_header(target, timeout)) new_call_id()
-  msg <- envelope_pack(envelope_type[["shm_call"]], func_name, call_header(target, id, timeout),
+  msg <- envelope_pack(envelope_type[["shm_call"]], func_name, header,
                        .Call(mangoro_c_shm_call_payload, arena, 0, res, max(thr, 1)))
   ended <- FALSE
   on.exit({
