@@ -158,7 +158,7 @@ shm_rpc_call <- function(target, func_name, data, timeout) {
   env <- message_decode(reply)
   if (env$type == envelope_type[["result"]]) {
     st$accepted <- TRUE
-    return(env$data)
+    return(like_input(env$data, data))
   }
   if (env$type != envelope_type[["error"]]) stop(unexpected_type_error(env$type, "result (2) or error (3)"))
   err <- remote_error(env, func_name)
