@@ -264,12 +264,50 @@ test_that("a tibble in gives a tibble out", {
   expect_false(inherits(mangoro_rpc_call(srv, "echo", data.frame(a = 1)), "tbl_df"))
 })
 
-test_that("difftime travels as an Arrow duration and comes back as difftime", {
-  secs <- as.difftime(c(0.5, 2, NA), units = "secs")
-  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = secs)))$d, secs)
+test_that("difftime travels as an Arrow duration and keeps its units", {
+  units <- c("secs", "mins", "hours", "days", "weeks")
+  for (u in units) {
+    d <- as.difftime(c(1.5, NA, -2, 0), units = u)
+    expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = d)))$d, d)
+    # the same through nanoarrow's writer (a frame with a list column)
+    both <- mangoro_ipc_read(mangoro_ipc_write(list(d = d, l = list(1L, 2L, NULL, 3L))))
+    expect_identical(both$d, d)
+  }
+  # integer storage is sent as its values, read back as double
+  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = as.difftime(c(2L, NA), units = "hours"))))$d,
+                   as.difftime(c(2, NA), units = "hours"))
   srv <- rpc_server()
-  expect_identical(mangoro_rpc_call(srv, "echo", data.frame(d = secs))$d, secs)
-  mins <- mangoro_rpc_call(srv, "echo", data.frame(d = as.difftime(c(1.5, NA), units = "mins")))$d
-  expect_s3_class(mins, "difftime")
-  expect_identical(as.numeric(mins, units = "mins"), c(1.5, NA))
+  for (u in units) {
+    d <- as.difftime(c(1.5, NA), units = u)
+    expect_identical(mangoro_rpc_call(srv, "echo", data.frame(d = d))$d, d)
+    expect_identical(mangoro_rpc_call(srv, "echo", list(d = d, l = list(1:2, NULL)))$d, d)
+  }
+})
+
+test_that("a duration without mangoro.units metadata is read in seconds", {
+  # nanoarrow writes a duration with no field metadata, as a Go program would
+  d <- as.difftime(c(90, NA), units = "secs")
+  con <- rawConnection(raw(0), "wb")
+  nanoarrow::write_nanoarrow(data.frame(d = as.difftime(c(1.5, NA), units = "mins")), con)
+  bytes <- rawConnectionValue(con)
+  close(con)
+  expect_identical(mangoro_ipc_read(bytes)$d, d)
+})
+
+test_that("unknown units in mangoro.units metadata fall back to seconds", {
+  arr <- nanoarrow::as_nanoarrow_array(as.difftime(c(3, NA), units = "secs"),
+                                       schema = nanoarrow::na_duration("ms"))
+  nanoarrow::nanoarrow_array_set_schema(arr, nanoarrow::nanoarrow_schema_modify(
+    nanoarrow::infer_nanoarrow_schema(arr),
+    list(metadata = list(other = "x", mangoro.units = "fortnights"))
+  ))
+  df <- nanoarrow::nanoarrow_array_modify(
+    nanoarrow::nanoarrow_array_init(nanoarrow::na_struct(list(d = nanoarrow::infer_nanoarrow_schema(arr)))),
+    list(length = 2, children = list(d = arr))
+  )
+  con <- rawConnection(raw(0), "wb")
+  nanoarrow::write_nanoarrow(df, con)
+  bytes <- rawConnectionValue(con)
+  close(con)
+  expect_identical(mangoro_ipc_read(bytes)$d, as.difftime(c(3, NA), units = "secs"))
 })
