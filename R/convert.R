@@ -115,6 +115,15 @@ prepare_column <- function(x, name) {
     "float64" = return(if (anyNA(x) && any(is.nan(x))) double_with_nan(x) else x),
     "bool" = , "int32" = , "utf8" = , "date32" = , "int64" = return(x)
   )
+  if (inherits(x, "difftime")) {
+    units <- attr(x, "units")
+    shown <- if (is.character(units) && length(units) == 1L) dQuote(units, FALSE) else format_value(units)
+    mangoro_abort(
+      c(sprintf("Argument `%s` is a difftime in units %s, which mangoro can't send.", name, shown),
+        "Use units \"secs\", \"mins\", \"hours\", \"days\" or \"weeks\" (see `units<-`)."),
+      class = "mangoro_input_error"
+    )
+  }
   if (inherits(x, "data.frame")) {
     return(assemble_columns(Map(prepare_column, unclass(x), names(x)), nrow(x)))
   }

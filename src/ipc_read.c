@@ -266,21 +266,23 @@ static int field_units(const table_t *ft, node_t *nd, err_t *e) {
   static const char *names[] = {"secs", "mins", "hours", "days", "weeks"};
   static const double seconds[] = {1, 60, 3600, 86400, 604800};
   static const char key[] = "mangoro.units";
+  double per_second = nd->divisor;
   nd->units = names[0];
   uint64_t count, start;
   if (field_vector(ft, 6, 4, &count, &start, e) != OK) return BAD;
   for (uint64_t k = 0; k < count; k++) {
+    // Keys and values are checked bytes compared by length: other keys may
+    // hold any bytes, NUL included, and are skipped.
     table_t kv;
-    const char *kstr, *vstr;
-    int klen, vlen;
+    uint64_t klen, kpos, vlen, vpos;
     if (vector_table(ft->b, start, k, &kv, e) != OK) return BAD;
-    if (field_string(&kv, 0, &kstr, &klen, "a metadata key", e) != OK) return BAD;
-    if (klen != (int) sizeof key - 1 || memcmp(kstr, key, (size_t) klen) != 0) continue;
-    if (field_string(&kv, 1, &vstr, &vlen, "a metadata value", e) != OK) return BAD;
+    if (field_vector(&kv, 0, 1, &klen, &kpos, e) != OK) return BAD;
+    if (klen != sizeof key - 1 || memcmp(kv.b.p + kpos, key, klen) != 0) continue;
+    if (field_vector(&kv, 1, 1, &vlen, &vpos, e) != OK) return BAD;
     for (int i = 0; i < 5; i++) {
-      if ((size_t) vlen == strlen(names[i]) && memcmp(vstr, names[i], (size_t) vlen) == 0) {
+      if (vlen == strlen(names[i]) && memcmp(kv.b.p + vpos, names[i], vlen) == 0) {
         nd->units = names[i];
-        nd->divisor = nd->divisor * seconds[i];
+        nd->divisor = per_second * seconds[i];
       }
     }
   }

@@ -234,6 +234,14 @@ test_that("one R -> Arrow mapping: the C writer's, asked by the nanoarrow path t
   ts <- as.POSIXct("2020-01-01", tz = "Asia/Tokyo")
   expect_identical(kind(ts), "timestamp[us]")
   expect_identical(attr(mangoro:::arrow_kind(ts), "tz"), "Asia/Tokyo")
+  hours <- as.difftime(2, units = "hours")
+  expect_identical(kind(hours), "duration[us]")
+  expect_identical(attr(mangoro:::arrow_kind(hours), "units"), "hours")
+  expect_false(is.null(c_ipc_write(data.frame(d = hours))))
+  # units R does not know are an input error, not NA values
+  years <- structure(1, class = "difftime", units = "years")
+  expect_identical(kind(years), "")
+  expect_error(mangoro_ipc_write(list(d = years)), "units \"years\"", class = "mangoro_input_error")
   # a covered column in a frame that nanoarrow writes keeps its Arrow type
   # (and a zone-less POSIXct the same zone as the C writer gives it)
   local_ts <- as.POSIXct("2020-01-01 12:00:00")
@@ -292,6 +300,29 @@ test_that("a duration without mangoro.units metadata is read in seconds", {
   bytes <- rawConnectionValue(con)
   close(con)
   expect_identical(mangoro_ipc_read(bytes)$d, d)
+})
+
+test_that("a corrupted units metadata entry is data or a protocol error", {
+  bytes <- mangoro_ipc_write(list(d = as.difftime(c(1.5, NA), units = "mins")))
+  at <- grepRaw("mins", bytes, fixed = TRUE)
+  # the string's length word, made to run past the message
+  bad <- bytes
+  bad[at - 4:1] <- as.raw(c(0xf0, 0xff, 0xff, 0x7f))
+  expect_error(mangoro_ipc_read(bad), class = "mangoro_protocol_error")
+  # every byte of the schema message set to 0xff or flipped
+  schema_len <- 8 + readBin(bytes[5:8], "integer", size = 4L, endian = "little")
+  seen <- character()
+  for (i in seq_len(schema_len)) {
+    for (v in list(as.raw(0xff), xor(bytes[i], as.raw(0xff)))) {
+      b <- bytes
+      b[i] <- v
+      seen <- c(seen, tryCatch({
+        mangoro_ipc_read(b)
+        "ok"
+      }, mangoro_protocol_error = function(e) "protocol"))
+    }
+  }
+  expect_setequal(unique(seen), c("ok", "protocol"))
 })
 
 test_that("unknown units in mangoro.units metadata fall back to seconds", {
