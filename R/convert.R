@@ -111,9 +111,19 @@ prepare_column <- function(x, name) {
       attr(x, "tzone") <- attr(kind, "tz")
       return(x)
     },
+    "duration[us]" = return(duration_array(x, attr(kind, "units"))),
     "float64" = return(if (anyNA(x) && any(is.nan(x))) double_with_nan(x) else x),
     "bool" = , "int32" = , "utf8" = , "date32" = , "int64" = return(x)
   )
+  if (inherits(x, "difftime")) {
+    units <- attr(x, "units")
+    shown <- if (is.character(units) && length(units) == 1L) dQuote(units, FALSE) else format_value(units)
+    mangoro_abort(
+      c(sprintf("Argument `%s` is a difftime in units %s, which mangoro can't send.", name, shown),
+        "Use units \"secs\", \"mins\", \"hours\", \"days\" or \"weeks\" (see `units<-`)."),
+      class = "mangoro_input_error"
+    )
+  }
   if (inherits(x, "data.frame")) {
     return(assemble_columns(Map(prepare_column, unclass(x), names(x)), nrow(x)))
   }
@@ -135,6 +145,17 @@ prepare_column <- function(x, name) {
     )
   }
   x
+}
+
+# A difftime as the C writer sends it: duration(us) with its units in the
+# field metadata (Arrow durations have no minutes, hours or days).
+duration_array <- function(x, units) {
+  arr <- nanoarrow::as_nanoarrow_array(x, schema = nanoarrow::na_duration("us"))
+  schema <- nanoarrow::nanoarrow_schema_modify(
+    nanoarrow::infer_nanoarrow_schema(arr), list(metadata = list(mangoro.units = units))
+  )
+  nanoarrow::nanoarrow_array_set_schema(arr, schema)
+  arr
 }
 
 # R's NA_real_ is a NaN payload, and nanoarrow maps every NaN to null. Keep
@@ -270,9 +291,11 @@ like_input <- function(result, data) {
 #'   <-> utf8, Date <-> date32, POSIXct <-> timestamp(us) with its time zone (a
 #'   POSIXct without a zone is sent in `TZ`, or UTC), data.frame column <->
 #'   struct, list of raw <-> binary, list of atomic vectors <-> list,
-#'   `bit64::integer64` <-> int64, difftime <-> duration (it comes back in
-#'   seconds, `units = "secs"`: Arrow durations have no minutes, hours or
-#'   days; convert with `units<-`), factor <-> dictionary<int32, utf8> (NA
+#'   `bit64::integer64` <-> int64, difftime <-> duration(us) with its units
+#'   (`"secs"`, `"mins"`, `"hours"`, `"days"` or `"weeks"`) in the field
+#'   metadata key `mangoro.units`, so it comes back in the units it was sent
+#'   in (a duration without that key, e.g. made in Go, comes back in
+#'   seconds), factor <-> dictionary<int32, utf8> (NA
 #'   is a null index; levels, unused ones included, travel in a dictionary
 #'   batch; an ordered factor sets the dictionary's `isOrdered` and comes
 #'   back ordered). Factors inside struct (data.frame) columns, or in a

@@ -11,9 +11,10 @@
 // int8/16/32 and uint8/16 [integer], uint32/uint64 [double], int64
 // [bit64::integer64, or double], float32/64 [double], utf8/large_utf8
 // [character], binary/large_binary [list of raw, NULL for null], date32
-// [Date], timestamp of any unit [POSIXct with its zone], dictionary of any
-// integer index and utf8 values [factor, ordered when the dictionary says
-// so], list/large_list of any of these [list of vectors, NULL for null] and
+// [Date], timestamp of any unit [POSIXct with its zone], duration of any
+// unit [difftime in the units named by field metadata "mangoro.units", else
+// seconds], dictionary of any integer index and utf8 values [factor,
+// ordered when the dictionary says so], list/large_list of any of these [list of vectors, NULL for null] and
 // struct [data.frame column, struct-level nulls ignored] nested to any
 // depth. Anything else (other types, compression, big-endian data, delta or
 // replaced dictionaries) is refused with a reason.
@@ -185,6 +186,7 @@ typedef struct node {
   int nlen;
   const char *tz;     // K_TS: zone, "" when none
   int tzlen;
+  const char *units;  // K_DUR: difftime units (a static string)
   int dict;           // K_FCT: dictionary slot
   int ordered;        // K_FCT
   int nkid;
@@ -254,6 +256,36 @@ static int field_string(const table_t *t, int i, const char **s, int *len, const
   if (n > INT_MAX || (n && memchr(t->b.p + pos, 0, n))) return bad_named(e, "%s is malformed", what);
   *s = n ? (const char *) t->b.p + pos : "";
   *len = (int) n;
+  return OK;
+}
+
+// The difftime units of a Duration field, from its custom_metadata (key
+// "mangoro.units", written by src/ipc_write.c): nd->units and the divisor
+// scaled to them. Absent or unknown units leave seconds.
+static int field_units(const table_t *ft, node_t *nd, err_t *e) {
+  static const char *names[] = {"secs", "mins", "hours", "days", "weeks"};
+  static const double seconds[] = {1, 60, 3600, 86400, 604800};
+  static const char key[] = "mangoro.units";
+  double per_second = nd->divisor;
+  nd->units = names[0];
+  uint64_t count, start;
+  if (field_vector(ft, 6, 4, &count, &start, e) != OK) return BAD;
+  for (uint64_t k = 0; k < count; k++) {
+    // Keys and values are checked bytes compared by length: other keys may
+    // hold any bytes, NUL included, and are skipped.
+    table_t kv;
+    uint64_t klen, kpos, vlen, vpos;
+    if (vector_table(ft->b, start, k, &kv, e) != OK) return BAD;
+    if (field_vector(&kv, 0, 1, &klen, &kpos, e) != OK) return BAD;
+    if (klen != sizeof key - 1 || memcmp(kv.b.p + kpos, key, klen) != 0) continue;
+    if (field_vector(&kv, 1, 1, &vlen, &vpos, e) != OK) return BAD;
+    for (int i = 0; i < 5; i++) {
+      if (vlen == strlen(names[i]) && memcmp(kv.b.p + vpos, names[i], vlen) == 0) {
+        nd->units = names[i];
+        nd->divisor = per_second * seconds[i];
+      }
+    }
+  }
   return OK;
 }
 
@@ -373,6 +405,7 @@ static int parse_field(stream_t *s, const table_t *ft, node_t *nd, int depth) {
       if (unit < 0 || unit > 3) return bad(e, "a Duration has an unknown unit");
       nd->kind = K_DUR;
       nd->divisor = per_second[unit];
+      if (field_units(ft, nd, e) != OK) return BAD;
       nd->nbuf = 2;
       break;
     }
@@ -599,7 +632,7 @@ static SEXP alloc_col(stream_t *s, const node_t *nd, SEXP levels, R_xlen_t n) {
   }
   case K_DUR: {
     set_class(x, "difftime", NULL);
-    SEXP units = PROTECT(Rf_mkString("secs"));
+    SEXP units = PROTECT(Rf_mkString(nd->units ? nd->units : "secs"));
     Rf_setAttrib(x, Rf_install("units"), units);
     UNPROTECT(1);
     break;

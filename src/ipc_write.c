@@ -33,11 +33,18 @@
 #include <string.h>
 
 // Column kinds and the Arrow type each is written as.
-enum { K_LGL = 1, K_INT = 2, K_DBL = 3, K_STR = 4, K_DATE = 5, K_TS = 6, K_I64 = 7, K_FCT = 8 };
+enum { K_LGL = 1, K_INT = 2, K_DBL = 3, K_STR = 4, K_DATE = 5, K_TS = 6, K_I64 = 7, K_FCT = 8, K_DUR = 9 };
 static const char *kind_names[] = {
   "", "bool", "int32", "float64", "utf8", "date32", "timestamp[us]", "int64",
-  "dictionary<int32, utf8>"
+  "dictionary<int32, utf8>", "duration[us]"
 };
+
+// difftime units and their seconds. Arrow durations have no minutes or
+// days, so the units travel as field metadata (MANGORO_UNITS_KEY) and
+// src/ipc_read.c restores them.
+#define MANGORO_UNITS_KEY "mangoro.units"
+static const char *units_names[] = {"secs", "mins", "hours", "days", "weeks"};
+static const double units_seconds[] = {1, 60, 3600, 86400, 604800};
 
 // --- a tiny flatbuffer builder ----------------------------------------------
 
@@ -155,6 +162,7 @@ typedef struct {
   int kind;        // K_* above
   int ordered;     // K_FCT: an ordered factor
   const char *tz;  // K_TS: the time zone written to the schema ("" = none)
+  int units;       // K_DUR: index into units_names
   R_xlen_t n;      // rows
   int64_t null_count;
   int64_t validity_len, data_len, offsets_len; // bytes, before padding
@@ -162,6 +170,15 @@ typedef struct {
 
 static int has_class(SEXP cls, const char *name) {
   return TYPEOF(cls) == STRSXP && XLENGTH(cls) == 1 && strcmp(CHAR(STRING_ELT(cls, 0)), name) == 0;
+}
+
+// The units of difftime `x` as an index into units_names, -1 when unknown.
+static int column_units(SEXP x) {
+  SEXP u = Rf_getAttrib(x, Rf_install("units"));
+  if (TYPEOF(u) != STRSXP || XLENGTH(u) != 1 || STRING_ELT(u, 0) == NA_STRING) return -1;
+  for (int i = 0; i < 5; i++)
+    if (strcmp(CHAR(STRING_ELT(u, 0)), units_names[i]) == 0) return i;
+  return -1;
 }
 
 // The kind of column `x`, or 0 when the nanoarrow path must handle it.
@@ -191,6 +208,7 @@ static int column_kind(SEXP x, int *ordered) {
   if (has_class(cls, "Date") && (type == REALSXP || type == INTSXP)) return K_DATE;
   if (type == REALSXP && Rf_inherits(x, "POSIXct")) return K_TS;
   if (type == REALSXP && has_class(cls, "integer64")) return K_I64;
+  if ((type == REALSXP || type == INTSXP) && has_class(cls, "difftime") && column_units(x) >= 0) return K_DUR;
   return 0;
 }
 
@@ -213,6 +231,7 @@ static int is_null(SEXP x, int kind, R_xlen_t i) {
   case K_STR: return STRING_ELT(x, i) == NA_STRING;
   case K_DATE:
   case K_TS:
+  case K_DUR:
     return TYPEOF(x) == INTSXP ? INTEGER(x)[i] == NA_INTEGER : !R_finite(REAL(x)[i]);
   default: { // integer64: NA is INT64_MIN
     int64_t v;
@@ -302,6 +321,12 @@ static void write_type(fb_t *b, const col_t *c, size_t type_field) {
     wr16(b->buf + pos[0], 0); // DAY
     break;
   }
+  case K_DUR: {
+    int size[1] = {2};
+    t = fb_table(b, 1, size, pos);
+    wr16(b->buf + pos[0], 2); // MICROSECOND
+    break;
+  }
   default: { // K_TS
     size_t zlen = strlen(c->tz);
     int size[2] = {2, zlen ? 4 : 0};
@@ -321,6 +346,7 @@ static int type_id(int kind) {
   case K_DBL: return 3;  // FloatingPoint
   case K_STR: case K_FCT: return 5;  // Utf8
   case K_DATE: return 8; // Date
+  case K_DUR: return 18; // Duration
   default: return 10;    // Timestamp
   }
 }
@@ -342,6 +368,18 @@ static void write_dictionary_encoding(fb_t *b, int64_t id, int ordered, size_t f
   b->buf[ipos[1]] = 1;
 }
 
+// custom_metadata [KeyValue {key, value}] holding the difftime units.
+static void write_units_metadata(fb_t *b, const char *units, size_t field) {
+  size_t vec = fb_offset_vector(b, 1);
+  fb_link(b, field, vec);
+  int size[2] = {4, 4};
+  size_t pos[2];
+  size_t kv = fb_table(b, 2, size, pos);
+  fb_link(b, vec + 4, kv);
+  fb_link(b, pos[0], fb_string(b, MANGORO_UNITS_KEY, strlen(MANGORO_UNITS_KEY)));
+  fb_link(b, pos[1], fb_string(b, units, strlen(units)));
+}
+
 static void build_schema(fb_t *b, SEXP names, const col_t *cols, int ncol) {
   size_t header_field;
   fb_message_start(b, 1, 0, &header_field);
@@ -352,10 +390,11 @@ static void build_schema(fb_t *b, SEXP names, const col_t *cols, int ncol) {
   size_t fields = fb_offset_vector(b, ncol);
   fb_link(b, spos[1], fields);
   for (int j = 0; j < ncol; j++) {
-    // Field: name, nullable, type_type, type, dictionary, children
-    int fsize[6] = {4, 1, 1, 4, cols[j].kind == K_FCT ? 4 : 0, 4};
-    size_t fpos[6];
-    size_t f = fb_table(b, 6, fsize, fpos);
+    // Field: name, nullable, type_type, type, dictionary, children, custom_metadata
+    int dur = cols[j].kind == K_DUR;
+    int fsize[7] = {4, 1, 1, 4, cols[j].kind == K_FCT ? 4 : 0, 4, dur ? 4 : 0};
+    size_t fpos[7];
+    size_t f = fb_table(b, dur ? 7 : 6, fsize, fpos);
     fb_link(b, fields + 4 + 4 * (size_t) j, f);
     b->buf[fpos[1]] = 1;
     b->buf[fpos[2]] = (unsigned char) type_id(cols[j].kind);
@@ -364,6 +403,7 @@ static void build_schema(fb_t *b, SEXP names, const col_t *cols, int ncol) {
     write_type(b, &cols[j], fpos[3]);
     if (cols[j].kind == K_FCT) write_dictionary_encoding(b, j, cols[j].ordered, fpos[4]);
     fb_link(b, fpos[5], fb_offset_vector(b, 0));
+    if (dur) write_units_metadata(b, units_names[cols[j].units], fpos[6]);
   }
 }
 
@@ -417,6 +457,16 @@ static void write_data(unsigned char *dst, unsigned char *offsets, SEXP x, int k
     const double *v = REAL(x);
     for (R_xlen_t i = 0; i < n; i++) {
       int64_t us = R_finite(v[i]) ? (int64_t) llround(v[i] * 1e6) : 0;
+      memcpy(dst + 8 * i, &us, 8);
+    }
+    break;
+  }
+  case K_DUR: { // microseconds; the units' scale comes back from the metadata
+    double scale = units_seconds[column_units(x)] * 1e6;
+    for (R_xlen_t i = 0; i < n; i++) {
+      double s = TYPEOF(x) == INTSXP ? (INTEGER(x)[i] == NA_INTEGER ? 0 : (double) INTEGER(x)[i]) :
+                 (R_finite(REAL(x)[i]) ? REAL(x)[i] : 0);
+      int64_t us = (int64_t) llround(s * scale);
       memcpy(dst + 8 * i, &us, 8);
     }
     break;
@@ -566,6 +616,7 @@ static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
     if (c[j].kind == 0) return 1;
     if (Rf_xlength(x) != n) { *err = error_string("column %d has a different length from the others", j + 1); return -1; }
     if (c[j].kind == K_TS) c[j].tz = column_tz(x);
+    if (c[j].kind == K_DUR) c[j].units = column_units(x);
     if (c[j].kind == K_FCT) nfct++;
   }
   // Levels of each factor as a string column, for its dictionary batch.
@@ -577,7 +628,7 @@ static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
     if (st == -2) { *err = error_string("character column %d holds more than 2 GB of text", j + 1); return -1; }
     if (c[j].kind != K_FCT) continue;
     SEXP levels = Rf_getAttrib(c[j].x, R_LevelsSymbol);
-    lev[k] = (col_t) {levels, K_STR, 0, "", XLENGTH(levels), 0, 0, 0, 0};
+    lev[k] = (col_t) {levels, K_STR, 0, "", 0, XLENGTH(levels), 0, 0, 0, 0};
     if (plan_column(&lev[k]) != 0) { *err = error_string("the levels of factor column %d exceed 2 GB", j + 1); return -1; }
     lev_id[k] = j;
     k++;
@@ -690,7 +741,8 @@ SEXP mangoro_c_message_encode_shm(SEXP type, SEXP name, SEXP cols, SEXP nrow, SE
 }
 
 // The Arrow type a column is written as by this writer ("" when it is not one
-// of the kinds covered here); a timestamp carries its zone in attribute "tz".
+// of the kinds covered here); a timestamp carries its zone in attribute "tz",
+// a duration its difftime units in attribute "units".
 SEXP mangoro_c_arrow_kind(SEXP x) {
   int ordered;
   int kind = column_kind(x, &ordered);
@@ -698,6 +750,11 @@ SEXP mangoro_c_arrow_kind(SEXP x) {
   if (kind == K_TS) {
     SEXP tz = PROTECT(Rf_mkString(column_tz(x)));
     Rf_setAttrib(out, Rf_install("tz"), tz);
+    UNPROTECT(1);
+  }
+  if (kind == K_DUR) {
+    SEXP units = PROTECT(Rf_mkString(units_names[column_units(x)]));
+    Rf_setAttrib(out, Rf_install("units"), units);
     UNPROTECT(1);
   }
   UNPROTECT(1);

@@ -7,7 +7,8 @@
 fuzz_frames <- function() {
   flat <- data.frame(
     i = c(1L, NA, 3L), d = c(1.5, NA, NaN), s = c("a", NA, "\u00e9t\u00e9"), b = c(TRUE, NA, FALSE),
-    dt = as.Date("2020-01-01") + c(0, NA, 2), t = as.POSIXct(c(1, NA, 3), origin = "1970-01-01", tz = "UTC")
+    dt = as.Date("2020-01-01") + c(0, NA, 2), t = as.POSIXct(c(1, NA, 3), origin = "1970-01-01", tz = "UTC"),
+    dur = as.difftime(c(1.5, NA, -2), units = "mins")
   )
   if (requireNamespace("bit64", quietly = TRUE)) flat$i64 <- bit64::as.integer64(c("9007199254740993", NA, "-5"))
   fct <- data.frame(f = factor(c("x", NA, "y"), levels = c("y", "x", "z")),
@@ -16,6 +17,7 @@ fuzz_frames <- function() {
   lst$l <- list(c(1.5, 2), NULL, numeric())
   lst$ls <- list(c("a", NA), character(), NULL)
   lst$bin <- list(as.raw(1:3), NULL, raw(0))
+  lst$dur <- as.difftime(c(NA, 36, 0.5), units = "hours")
   st <- data.frame(id = 1:3)
   st$p <- data.frame(name = c("ann", NA, "bo"), age = c(30L, 41L, NA))
   st$p$inner <- data.frame(ok = c(TRUE, FALSE, NA))
@@ -89,6 +91,8 @@ read_via_nanoarrow <- function(bytes) {
       return(structure(lapply(sc$children, ptype), class = "data.frame", row.names = integer()))
     }
     if (!is.null(sc$dictionary)) return(factor())
+    units <- sc$metadata[["mangoro.units"]]
+    if (startsWith(sc$format, "tD") && !is.null(units)) return(as.difftime(numeric(), units = units))
     if (identical(sc$format, "l") && requireNamespace("bit64", quietly = TRUE)) return(bit64::integer64())
     nanoarrow::infer_nanoarrow_ptype(sc)
   }

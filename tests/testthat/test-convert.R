@@ -234,6 +234,14 @@ test_that("one R -> Arrow mapping: the C writer's, asked by the nanoarrow path t
   ts <- as.POSIXct("2020-01-01", tz = "Asia/Tokyo")
   expect_identical(kind(ts), "timestamp[us]")
   expect_identical(attr(mangoro:::arrow_kind(ts), "tz"), "Asia/Tokyo")
+  hours <- as.difftime(2, units = "hours")
+  expect_identical(kind(hours), "duration[us]")
+  expect_identical(attr(mangoro:::arrow_kind(hours), "units"), "hours")
+  expect_false(is.null(c_ipc_write(data.frame(d = hours))))
+  # units R does not know are an input error, not NA values
+  years <- structure(1, class = "difftime", units = "years")
+  expect_identical(kind(years), "")
+  expect_error(mangoro_ipc_write(list(d = years)), "units \"years\"", class = "mangoro_input_error")
   # a covered column in a frame that nanoarrow writes keeps its Arrow type
   # (and a zone-less POSIXct the same zone as the C writer gives it)
   local_ts <- as.POSIXct("2020-01-01 12:00:00")
@@ -264,12 +272,73 @@ test_that("a tibble in gives a tibble out", {
   expect_false(inherits(mangoro_rpc_call(srv, "echo", data.frame(a = 1)), "tbl_df"))
 })
 
-test_that("difftime travels as an Arrow duration and comes back as difftime", {
-  secs <- as.difftime(c(0.5, 2, NA), units = "secs")
-  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = secs)))$d, secs)
+test_that("difftime travels as an Arrow duration and keeps its units", {
+  units <- c("secs", "mins", "hours", "days", "weeks")
+  for (u in units) {
+    d <- as.difftime(c(1.5, NA, -2, 0), units = u)
+    expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = d)))$d, d)
+    # the same through nanoarrow's writer (a frame with a list column)
+    both <- mangoro_ipc_read(mangoro_ipc_write(list(d = d, l = list(1L, 2L, NULL, 3L))))
+    expect_identical(both$d, d)
+  }
+  # integer storage is sent as its values, read back as double
+  expect_identical(mangoro_ipc_read(mangoro_ipc_write(list(d = as.difftime(c(2L, NA), units = "hours"))))$d,
+                   as.difftime(c(2, NA), units = "hours"))
   srv <- rpc_server()
-  expect_identical(mangoro_rpc_call(srv, "echo", data.frame(d = secs))$d, secs)
-  mins <- mangoro_rpc_call(srv, "echo", data.frame(d = as.difftime(c(1.5, NA), units = "mins")))$d
-  expect_s3_class(mins, "difftime")
-  expect_identical(as.numeric(mins, units = "mins"), c(1.5, NA))
+  for (u in units) {
+    d <- as.difftime(c(1.5, NA), units = u)
+    expect_identical(mangoro_rpc_call(srv, "echo", data.frame(d = d))$d, d)
+    expect_identical(mangoro_rpc_call(srv, "echo", list(d = d, l = list(1:2, NULL)))$d, d)
+  }
+})
+
+test_that("a duration without mangoro.units metadata is read in seconds", {
+  # nanoarrow writes a duration with no field metadata, as a Go program would
+  d <- as.difftime(c(90, NA), units = "secs")
+  con <- rawConnection(raw(0), "wb")
+  nanoarrow::write_nanoarrow(data.frame(d = as.difftime(c(1.5, NA), units = "mins")), con)
+  bytes <- rawConnectionValue(con)
+  close(con)
+  expect_identical(mangoro_ipc_read(bytes)$d, d)
+})
+
+test_that("a corrupted units metadata entry is data or a protocol error", {
+  bytes <- mangoro_ipc_write(list(d = as.difftime(c(1.5, NA), units = "mins")))
+  at <- grepRaw("mins", bytes, fixed = TRUE)
+  # the string's length word, made to run past the message
+  bad <- bytes
+  bad[at - 4:1] <- as.raw(c(0xf0, 0xff, 0xff, 0x7f))
+  expect_error(mangoro_ipc_read(bad), class = "mangoro_protocol_error")
+  # every byte of the schema message set to 0xff or flipped
+  schema_len <- 8 + readBin(bytes[5:8], "integer", size = 4L, endian = "little")
+  seen <- character()
+  for (i in seq_len(schema_len)) {
+    for (v in list(as.raw(0xff), xor(bytes[i], as.raw(0xff)))) {
+      b <- bytes
+      b[i] <- v
+      seen <- c(seen, tryCatch({
+        mangoro_ipc_read(b)
+        "ok"
+      }, mangoro_protocol_error = function(e) "protocol"))
+    }
+  }
+  expect_setequal(unique(seen), c("ok", "protocol"))
+})
+
+test_that("unknown units in mangoro.units metadata fall back to seconds", {
+  arr <- nanoarrow::as_nanoarrow_array(as.difftime(c(3, NA), units = "secs"),
+                                       schema = nanoarrow::na_duration("ms"))
+  nanoarrow::nanoarrow_array_set_schema(arr, nanoarrow::nanoarrow_schema_modify(
+    nanoarrow::infer_nanoarrow_schema(arr),
+    list(metadata = list(other = "x", mangoro.units = "fortnights"))
+  ))
+  df <- nanoarrow::nanoarrow_array_modify(
+    nanoarrow::nanoarrow_array_init(nanoarrow::na_struct(list(d = nanoarrow::infer_nanoarrow_schema(arr)))),
+    list(length = 2, children = list(d = arr))
+  )
+  con <- rawConnection(raw(0), "wb")
+  nanoarrow::write_nanoarrow(df, con)
+  bytes <- rawConnectionValue(con)
+  close(con)
+  expect_identical(mangoro_ipc_read(bytes)$d, as.difftime(c(3, NA), units = "secs"))
 })
