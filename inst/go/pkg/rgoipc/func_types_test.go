@@ -1,7 +1,6 @@
 package rgoipc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -216,16 +215,8 @@ func TestFuncTypeCalls(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			reg := NewRegistry()
-			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
-				t.Fatal(err)
-			}
-			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
-			env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
+			rec := callFunc(t, mem, tc.fn, tc.opts, tc.cols(mem), tc.want)
 			if rec == nil {
-				if env.Error != tc.want {
-					t.Fatalf("error %q, want %q", env.Error, tc.want)
-				}
 				return
 			}
 			defer rec.Release()

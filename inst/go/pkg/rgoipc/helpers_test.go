@@ -131,6 +131,23 @@ func readReply(t testing.TB, b []byte) (wire.Envelope, arrow.RecordBatch) {
 	return env, rec
 }
 
+// callFunc registers fn as "f" with opts on a server allocating from mem and
+// calls it with cols. A failed call must fail with exactly want and returns
+// nil; otherwise the caller releases the returned record.
+func callFunc(t *testing.T, mem memory.Allocator, fn any, opts []FuncOption, cols []col, want string) arrow.RecordBatch {
+	t.Helper()
+	reg := NewRegistry()
+	if err := reg.Func("f", fn, opts...); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
+	env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", cols...), nil))
+	if rec == nil && env.Error != want {
+		t.Fatalf("error %q, want %q", env.Error, want)
+	}
+	return rec
+}
+
 // colString formats column name of rec like "[1.5 (null)]".
 func colString(t testing.TB, rec arrow.RecordBatch, name string) string {
 	t.Helper()
