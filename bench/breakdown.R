@@ -4,14 +4,8 @@
 #
 #   Rscript bench/breakdown.R      (from the repository root, mangoro installed)
 
-suppressPackageStartupMessages({
-  library(mangoro)
-  library(bench)
-})
-bench_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
-})
+script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+bench_dir <- normalizePath(if (length(script)) dirname(script[[1L]]) else "bench")
 source(file.path(bench_dir, "R", "common.R"))
 
 ctx <- bench_setup(bench_dir)

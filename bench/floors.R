@@ -8,23 +8,13 @@
 # Env: MANGORO_GOCACHE (Go build cache), MANGORO_FLOORS_MAX (largest payload in
 # bytes, default 1e9), MANGORO_BENCH_QUICK=1 (fewer iterations).
 
-suppressPackageStartupMessages({
-  library(mangoro)
-  library(bench)
-})
-
-bench_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
-})
-for (f in c("common.R", "shm.R", "lazy.R", "payload.R")) source(file.path(bench_dir, "R", f))
+script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+bench_dir <- normalizePath(if (length(script)) dirname(script[[1L]]) else "bench")
+source(file.path(bench_dir, "R", "common.R"))
+bench_source("shm.R", "lazy.R", "payload.R")
 
 started <- Sys.time()
-ctx <- new.env()
-ctx$bench_dir <- bench_dir
-ctx$bin_dir <- file.path(tempdir(), "bench-bin")
-dir.create(ctx$bin_dir, showWarnings = FALSE)
-ctx$gocache <- if (nzchar(Sys.getenv("MANGORO_GOCACHE"))) Sys.getenv("MANGORO_GOCACHE")
+ctx <- bench_context(bench_dir)
 step("building")
 ctx$srv <- mangoro_server_start(mangoro_go_build(system.file("go", "cmd", "rpc-example", package = "mangoro"),
                                                  out = file.path(ctx$bin_dir, "rpc-example"),

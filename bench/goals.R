@@ -6,23 +6,13 @@
 #
 #   Rscript bench/goals.R        (from the repository root, mangoro installed)
 
-suppressPackageStartupMessages({
-  library(mangoro)
-  library(bench)
-})
-bench_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
-})
-for (f in c("common.R", "small.R", "bulk.R", "lazy.R", "report.R")) source(file.path(bench_dir, "R", f))
+script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+bench_dir <- normalizePath(if (length(script)) dirname(script[[1L]]) else "bench")
+source(file.path(bench_dir, "R", "common.R"))
+bench_source("small.R", "bulk.R", "lazy.R", "report.R")
 started <- Sys.time()
 load_before <- readLines("/proc/loadavg")
-ctx <- new.env()
-ctx$bench_dir <- bench_dir
-ctx$bin_dir <- file.path(tempdir(), "bench-bin")
-dir.create(ctx$bin_dir, showWarnings = FALSE)
-gc_dir <- Sys.getenv("MANGORO_GOCACHE")
-ctx$gocache <- if (nzchar(gc_dir)) gc_dir else NULL
+ctx <- bench_context(bench_dir)
 ctx$example <- mangoro_go_build(system.file("go", "cmd", "rpc-example", package = "mangoro"),
                                 out = file.path(ctx$bin_dir, "rpc-example"), gocache = ctx$gocache, quiet = TRUE)
 ctx$rawecho <- mangoro_go_build(file.path(bench_dir, "go", "rawecho"), out = file.path(ctx$bin_dir, "rawecho"),

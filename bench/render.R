@@ -3,12 +3,10 @@
 #   Rscript bench/render.R /tmp/run.rds
 # (for editing bench/ANALYSIS.md without running the benchmarks again).
 
-suppressPackageStartupMessages(library(mangoro))
-bench_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
-})
-for (f in c("common.R", "native.R", "report.R")) source(file.path(bench_dir, "R", f))
+script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+bench_dir <- normalizePath(if (length(script)) dirname(script[[1L]]) else "bench")
+source(file.path(bench_dir, "R", "common.R"))
+bench_source("native.R", "report.R")
 saved <- readRDS(commandArgs(TRUE)[1])
 ctx <- saved$ctx
 ctx$bench_dir <- bench_dir

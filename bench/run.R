@@ -7,19 +7,11 @@
 # except the cold one, which gets an empty cache in a temporary directory.
 # MANGORO_BENCH_QUICK=1 runs fewer iterations (for trying changes out).
 
-suppressPackageStartupMessages({
-  library(mangoro)
-  library(bench)
-})
-
-bench_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file)) dirname(normalizePath(file[[1L]])) else normalizePath("bench")
-})
-for (f in c("common.R", "small.R", "bulk.R", "concurrency.R", "build.R", "startup.R",
-            "native.R", "go.R", "profile.R", "lazy.R", "report.R")) {
-  source(file.path(bench_dir, "R", f), local = FALSE)
-}
+script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+bench_dir <- normalizePath(if (length(script)) dirname(script[[1L]]) else "bench")
+source(file.path(bench_dir, "R", "common.R"))
+bench_source("small.R", "bulk.R", "concurrency.R", "build.R", "startup.R",
+             "native.R", "go.R", "profile.R", "lazy.R", "report.R")
 
 started <- Sys.time()
 ctx <- bench_setup(bench_dir)

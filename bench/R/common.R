@@ -1,6 +1,17 @@
 # Shared set-up for the bench scenarios: binaries, servers, timing helpers and
 # the row format every scenario returns.
 
+# Every script sources this file first, having set bench_dir (see bench/run.R).
+suppressPackageStartupMessages({
+  library(mangoro)
+  library(bench)
+})
+
+# Source more files of bench/R into the global environment.
+bench_source <- function(...) {
+  for (f in c(...)) source(file.path(bench_dir, "R", f), local = globalenv())
+}
+
 quick <- nzchar(Sys.getenv("MANGORO_BENCH_QUICK"))
 
 step <- function(...) message(format(Sys.time(), "[%H:%M:%S] "), ...)
@@ -14,14 +25,20 @@ time_ms <- function(expr) {
   mclock_ms() - t0
 }
 
-# Build the programs once; rebuilds are scenarios of their own.
-bench_setup <- function(bench_dir) {
+# A run's context before any build: where binaries go and the Go cache.
+bench_context <- function(bench_dir) {
   ctx <- new.env()
   ctx$bench_dir <- bench_dir
   ctx$bin_dir <- file.path(tempdir(), "bench-bin")
   dir.create(ctx$bin_dir, showWarnings = FALSE)
   gc <- Sys.getenv("MANGORO_GOCACHE")
   ctx$gocache <- if (nzchar(gc)) gc else NULL
+  ctx
+}
+
+# Build the programs once; rebuilds are scenarios of their own.
+bench_setup <- function(bench_dir) {
+  ctx <- bench_context(bench_dir)
   ctx$example_src <- system.file("go", "cmd", "rpc-example", package = "mangoro")
   build <- function(src, name) {
     step("building ", name)

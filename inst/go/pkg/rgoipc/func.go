@@ -206,17 +206,22 @@ func addType[T any](t Type, values func(arrow.Array) []T, get func(arrow.Array, 
 			}
 			return reflect.ValueOf(out), nil
 		},
-		out: func(b *ResultBuilder, v reflect.Value, _ []bool) {
-			ptrs := v.Interface().([]*T)
-			vals := make([]T, len(ptrs))
-			valid := make([]bool, len(ptrs))
-			for i, p := range ptrs {
-				if p != nil {
-					vals[i], valid[i] = *p, true
-				}
+		out: putPtrs(put),
+	}
+}
+
+// putPtrs adapts put to a []*T result, where a nil pointer is NA.
+func putPtrs[T any](put func(*ResultBuilder, []T, []bool)) func(*ResultBuilder, reflect.Value, []bool) {
+	return func(b *ResultBuilder, v reflect.Value, _ []bool) {
+		ptrs := v.Interface().([]*T)
+		vals := make([]T, len(ptrs))
+		valid := make([]bool, len(ptrs))
+		for i, p := range ptrs {
+			if p != nil {
+				vals[i], valid[i] = *p, true
 			}
-			put(b, vals, valid)
-		},
+		}
+		put(b, vals, valid)
 	}
 }
 

@@ -124,13 +124,7 @@ func TestRegistrationErrors(t *testing.T) {
 // TestFuncCalls runs reflected functions end to end, NA handling included.
 func TestFuncCalls(t *testing.T) {
 	ptr := func(s string) *string { return &s }
-	tests := []struct {
-		name string
-		fn   any
-		opts []FuncOption
-		cols func(mem memory.Allocator) []col
-		want string // formatted result column, or the error message
-	}{
+	tests := []funcCase{
 		{"plain slices propagate NA", func(x, y []float64) []float64 {
 			out := make([]float64, len(x))
 			for i := range x {
@@ -224,28 +218,7 @@ func TestFuncCalls(t *testing.T) {
 			func(m memory.Allocator) []col { return []col{{"a", f64(m, 1.0)}, {"b", str(m, "x")}} },
 			`f: argument "b": expected float64, got string`},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			reg := NewRegistry()
-			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
-				t.Fatal(err)
-			}
-			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
-			env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
-			if rec == nil {
-				if env.Error != tc.want {
-					t.Fatalf("error %q, want %q", env.Error, tc.want)
-				}
-				return
-			}
-			defer rec.Release()
-			if got := colString(t, rec, "result"); got != tc.want {
-				t.Errorf("result = %s, want %s", got, tc.want)
-			}
-		})
-	}
+	runFuncCases(t, tests, func(t *testing.T, rec arrow.RecordBatch) string { return colString(t, rec, "result") })
 }
 
 func TestTypeString(t *testing.T) {

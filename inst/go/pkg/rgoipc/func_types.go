@@ -161,17 +161,7 @@ func addConv[T any](t Type, in func(arrow.Array) ([]T, error),
 			}
 			return reflect.ValueOf(ptrs), nil
 		},
-		out: func(b *ResultBuilder, v reflect.Value, _ []bool) {
-			ptrs := v.Interface().([]*T)
-			vals := make([]T, len(ptrs))
-			valid := make([]bool, len(ptrs))
-			for i, p := range ptrs {
-				if p != nil {
-					vals[i], valid[i] = *p, true
-				}
-			}
-			put(b, vals, valid)
-		},
+		out: putPtrs(put),
 	}
 }
 

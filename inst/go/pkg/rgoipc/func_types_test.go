@@ -1,7 +1,6 @@
 package rgoipc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -114,13 +113,7 @@ func TestFuncTypeRegistrationErrors(t *testing.T) {
 
 // TestFuncTypeCalls runs the new mappings end to end on a checked allocator.
 func TestFuncTypeCalls(t *testing.T) {
-	tests := []struct {
-		name string
-		fn   any
-		opts []FuncOption
-		cols func(mem memory.Allocator) []col
-		want string // "col=value;col=value" or the error message
-	}{
+	tests := []funcCase{
 		{"int slice propagates NA", func(x []int) []int {
 			out := make([]int, len(x))
 			for i, v := range x {
@@ -212,35 +205,17 @@ func TestFuncTypeCalls(t *testing.T) {
 			func(m memory.Allocator) []col { return []col{{"t", ts(m, "Nowhere/Atlantis", int64(0))}} },
 			`f: argument "t": time zone "Nowhere/Atlantis": unknown time zone Nowhere/Atlantis`},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			reg := NewRegistry()
-			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
-				t.Fatal(err)
+	// Every column as "name=values", a time zone appended: "a=[1];b=[x]".
+	runFuncCases(t, tests, func(t *testing.T, rec arrow.RecordBatch) string {
+		var got []string
+		for i := 0; i < int(rec.NumCols()); i++ {
+			got = append(got, rec.ColumnName(i)+"="+fmt.Sprint(rec.Column(i)))
+			if tt, ok := rec.Column(i).DataType().(*arrow.TimestampType); ok {
+				got[i] += " tz=" + tt.TimeZone
 			}
-			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
-			env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
-			if rec == nil {
-				if env.Error != tc.want {
-					t.Fatalf("error %q, want %q", env.Error, tc.want)
-				}
-				return
-			}
-			defer rec.Release()
-			var got []string
-			for i := 0; i < int(rec.NumCols()); i++ {
-				got = append(got, rec.ColumnName(i)+"="+fmt.Sprint(rec.Column(i)))
-				if tt, ok := rec.Column(i).DataType().(*arrow.TimestampType); ok {
-					got[i] += " tz=" + tt.TimeZone
-				}
-			}
-			if g := strings.Join(got, ";"); g != tc.want {
-				t.Errorf("result %s, want %s", g, tc.want)
-			}
-		})
-	}
+		}
+		return strings.Join(got, ";")
+	})
 }
 
 func TestDate(t *testing.T) {

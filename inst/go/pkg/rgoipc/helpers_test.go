@@ -131,6 +131,43 @@ func readReply(t testing.TB, b []byte) (wire.Envelope, arrow.RecordBatch) {
 	return env, rec
 }
 
+// funcCase is one call of a function registered with Registry.Func as "f".
+type funcCase struct {
+	name string
+	fn   any
+	opts []FuncOption
+	cols func(mem memory.Allocator) []col
+	want string // the reply's error, or the result as format gives it
+}
+
+// runFuncCases calls each case on a server with a checked allocator and
+// compares the reply's error, or format of its result, with want.
+func runFuncCases(t *testing.T, tests []funcCase, format func(t *testing.T, rec arrow.RecordBatch) string) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			reg := NewRegistry()
+			if err := reg.Func("f", tc.fn, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			s := NewServer(reg, WithAllocator(mem), WithLogger(nil))
+			env, rec := readReply(t, s.handleMessage(context.Background(), callMsg(t, "f", tc.cols(mem)...), nil))
+			if rec == nil {
+				if env.Error != tc.want {
+					t.Fatalf("error %q, want %q", env.Error, tc.want)
+				}
+				return
+			}
+			defer rec.Release()
+			if got := format(t, rec); got != tc.want {
+				t.Errorf("result %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 // colString formats column name of rec like "[1.5 (null)]".
 func colString(t testing.TB, rec arrow.RecordBatch, name string) string {
 	t.Helper()

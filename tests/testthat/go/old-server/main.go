@@ -13,44 +13,17 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log"
 	"os"
 
 	"go.nanomsg.org/mangos/v3/protocol/rep"
 	_ "go.nanomsg.org/mangos/v3/transport/ipc"
+	"mangoro/internal/wire"
 	"mangoro/pkg/rgoipc"
 )
 
 const info = `{"protocol":1,"server":"rgoipc","version":"0.1.0","max_message_size":2147483647,"functions":3}`
-
-func pack(typ byte, name, text string, payload []byte) []byte {
-	b := []byte{typ}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(name)))
-	b = append(b, name...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(text)))
-	b = append(b, text...)
-	return append(b, payload...)
-}
-
-// parse returns type, name and text, ok false when malformed.
-func parse(b []byte) (byte, string, string, bool) {
-	if len(b) < 9 {
-		return 0, "", "", false
-	}
-	n := binary.BigEndian.Uint32(b[1:])
-	if uint64(n) > uint64(len(b)-9) {
-		return 0, "", "", false
-	}
-	name := string(b[5 : 5+n])
-	rest := b[5+n:]
-	m := binary.BigEndian.Uint32(rest)
-	if uint64(m) > uint64(len(rest)-4) {
-		return 0, "", "", false
-	}
-	return b[0], name, string(rest[4 : 4+m]), true
-}
 
 func main() {
 	log.SetPrefix("[old-server] ")
@@ -81,28 +54,29 @@ func main() {
 				}
 				return fmt.Errorf("recv: %w", err)
 			}
-			typ, name, text, ok := parse(msg)
-			var reply []byte
+			// The envelope is unchanged since 0.1.x; only the replies are old.
+			e, err := wire.Decode(msg)
+			var reply *wire.Envelope
 			switch {
-			case !ok:
-				reply = pack(3, "", "old-server: malformed", nil)
-			case typ == 0:
-				reply = pack(0, "", "", []byte(`{}`))
-			case typ == 4:
-				reply = pack(4, "", "", []byte(info))
-			case typ == 5:
+			case err != nil:
+				reply = &wire.Envelope{Type: wire.MsgError, Error: "old-server: malformed"}
+			case e.Type == wire.MsgManifest:
+				reply = &wire.Envelope{Type: wire.MsgManifest, Payload: []byte(`{}`)}
+			case e.Type == wire.MsgInfo:
+				reply = &wire.Envelope{Type: wire.MsgInfo, Payload: []byte(info)}
+			case e.Type == wire.MsgCancel:
 				cancels++
-				reply = pack(3, "", "old-server: unsupported message type 5", nil)
-			case typ == 1 && name == "hold":
+				reply = &wire.Envelope{Type: wire.MsgError, Error: "old-server: unsupported message type 5"}
+			case e.Type == wire.MsgCall && e.Name == "hold":
 				continue // never answered
-			case typ == 1 && name == "cancels":
-				reply = pack(3, name, fmt.Sprintf("cancels=%d", cancels), nil)
-			case typ == 1:
-				reply = pack(3, name, "text="+text, nil)
+			case e.Type == wire.MsgCall && e.Name == "cancels":
+				reply = &wire.Envelope{Type: wire.MsgError, Name: e.Name, Error: fmt.Sprintf("cancels=%d", cancels)}
+			case e.Type == wire.MsgCall:
+				reply = &wire.Envelope{Type: wire.MsgError, Name: e.Name, Error: "text=" + e.Error}
 			default:
-				reply = pack(3, "", "old-server: unsupported message type", nil)
+				reply = &wire.Envelope{Type: wire.MsgError, Error: "old-server: unsupported message type"}
 			}
-			if err := sock.Send(reply); err != nil {
+			if err := sock.Send(reply.Encode(nil)); err != nil {
 				log.Printf("send: %v", err)
 			}
 		}
