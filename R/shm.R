@@ -114,7 +114,6 @@ shm_rpc_call <- function(target, func_name, data, timeout) {
   if (!isTRUE(st$ok) || inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
     return(socket_rpc_call(target, func_name, data, timeout))
   }
-  check_func_name(func_name)
   cols <- if (is.data.frame(data)) data else as_arg_columns(data)
   nrow <- .row_names_info(cols, 2L)
   thr <- shm_threshold()
@@ -124,6 +123,7 @@ shm_rpc_call <- function(target, func_name, data, timeout) {
       !any(vapply(cols, function(x) is.character(x) || is.list(x), NA))) {
     return(socket_rpc_call(target, func_name, data, timeout))
   }
+  check_func_name(func_name)
   res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
   if (is.list(res)) {
     max <- target$info$max_message_size
