@@ -55,8 +55,14 @@ test_that("a scaffolded package passes R CMD check", {
   roxygen2::roxygenise(pkg, roclets = c("rd", "namespace"))
   expect_true(file.exists(file.path(pkg, "man", "greet.Rd")))
   r <- file.path(R.home("bin"), "R")
-  # The child R sessions find this mangoro where this session found it.
-  env <- c("current", R_LIBS = paste(.libPaths(), collapse = .Platform$path.sep))
+  # The child R sessions find this mangoro where this session found it. Inside
+  # an outer R CMD check (CI) the settings it made for its own tests are not
+  # the inner check's: its startup file, its narrowed site library, and the
+  # Rd cross-reference check (which then looks for base R's recommended
+  # packages where they are not), none of which this test is about.
+  withr::local_envvar(R_TESTS = NA, R_LIBS_SITE = NA, R_LIBS_USER = NA)
+  env <- c("current", R_LIBS = paste(.libPaths(), collapse = .Platform$path.sep),
+           `_R_CHECK_RD_XREFS_` = "false")
   build <- processx::run(r, c("CMD", "build", "--no-manual", basename(pkg)), wd = dirname(pkg),
                          env = env, error_on_status = FALSE, stderr_to_stdout = TRUE)
   expect_identical(build$status, 0L, info = build$stdout)
