@@ -31,10 +31,12 @@ local_netns_hosts <- function(n = 2L, .local_envir = parent.frame()) {
   names <- sprintf("mangoro-%s-%d", tag, seq_len(n))
   addrs <- sprintf("%s.%d", netns_subnet, seq_len(n) + 1L)
   withr::defer(netns_remove(names, bridge), envir = .local_envir)
-  # R CMD check sets R_TESTS=startup.Rs, which a child R sources relative to
-  # its working directory (tests/testthat here, where there is none): the
-  # mirai daemons the pool launches would die at start-up. They are not tests.
-  withr::local_envvar(R_TESTS = NA, .local_envir = .local_envir)
+  # The mirai daemons the pool launches are child R sessions: they find this
+  # mangoro where this session found it (R CMD check sets the library path
+  # for its own session only), and they are not tests (R CMD check's R_TESTS
+  # startup file is not where a child would look for it).
+  withr::local_envvar(R_LIBS = paste(.libPaths(), collapse = .Platform$path.sep), R_TESTS = NA,
+                      .local_envir = .local_envir)
   made <- ip_run(c("link", "add", bridge, "type", "bridge"))
   if (made$status != 0L) skip(paste("cannot create a bridge here:", made$stdout))
   ip_run(c("addr", "add", paste0(netns_subnet, ".1/24"), "dev", bridge), error = TRUE)
