@@ -115,7 +115,10 @@ run_r_check() {
   tarball=$(ls mangoro_*.tar.gz | head -n1)
 
   step "R CMD check --as-cran $tarball"
-  _R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_SYSTEM_CLOCK_=false R_RD4PDF="times,hyper" R CMD check --as-cran "$tarball" 2>&1 | tee "$cache/r-check.log" |
+  # The network-namespace pool test launches mirai daemons (child R sessions),
+  # which do not start inside R CMD check's test environment; it runs on the
+  # checked installation right after the check instead (run_outside_check).
+  MANGORO_OUTSIDE_CHECK=netns _R_CHECK_CRAN_INCOMING_REMOTE_=false _R_CHECK_SYSTEM_CLOCK_=false R_RD4PDF="times,hyper" R CMD check --as-cran "$tarball" 2>&1 | tee "$cache/r-check.log" |
     grep -E '^\* |^Status|ERROR|WARNING|NOTE' | grep -vE ' \.\.\. OK$'
   rout=$(ls mangoro.Rcheck/tests/testthat.Rout* 2>/dev/null | head -n1)
   if [ -n "$rout" ]; then
@@ -129,12 +132,29 @@ run_r_check() {
       bad "testthat (no results)"; tail -40 "$rout"
     fi
   fi
+  run_outside_check
   if grep -qE '^Status: .*(ERROR|WARNING)' "$cache/r-check.log" || ! grep -q '^Status:' "$cache/r-check.log"; then
     grep -B2 -A20 -E '\.\.\. (ERROR|WARNING)$' "$cache/r-check.log" | head -80
     bad "R CMD check --as-cran (errors or warnings)"
   else
     ok "R CMD check --as-cran ($(grep '^Status:' "$cache/r-check.log"))"
   fi
+}
+
+# test-pool.R again, on the package R CMD check installed, outside the check:
+# its network-namespace test (skipped inside the check) runs here.
+run_outside_check() {
+  [ -d mangoro.Rcheck/mangoro ] || return 0
+  step "test-pool.R outside R CMD check (network namespaces)"
+  R_LIBS="$root/mangoro.Rcheck${R_LIBS:+:$R_LIBS}" Rscript -e 'testthat::test_file("tests/testthat/test-pool.R", package = "mangoro", load_package = "installed")' \
+    > "$cache/r-pool.log" 2>&1
+  local summary
+  summary=$(grep -oE '\[ FAIL [0-9]+ \| WARN [0-9]+ \| SKIP [0-9]+ \| PASS [0-9]+ \]' "$cache/r-pool.log" | tail -n1)
+  echo "test-pool.R: ${summary:-no summary line in .cache/r-pool.log}"
+  if [ -z "$summary" ]; then bad "test-pool.R outside R CMD check (no results)"; tail -30 "$cache/r-pool.log"; return; fi
+  read -r f w s p <<<"$(echo "$summary" | sed -E 's/\[ FAIL ([0-9]+) \| WARN ([0-9]+) \| SKIP ([0-9]+) \| PASS ([0-9]+) \]/\1 \2 \3 \4/')"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  [ "$f" -eq 0 ] || { failures+=("test-pool.R outside R CMD check"); grep -A15 -E '^(Failure|Error) \(' "$cache/r-pool.log" | head -60; }
 }
 
 run_go_checks
