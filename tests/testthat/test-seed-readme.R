@@ -66,14 +66,14 @@ test_that("README: on-the-fly Go compilation and echo", {
   send_result <- nanonext::send(sock, msg, mode = "raw")
   attempt <- 1
   while (nanonext::is_error_value(send_result) && attempt < max_attempts) {
-    send_result <- nanonext::send(sock, msg, mode = "raw", block = 10000) # was Sys.sleep(1); send()
+    send_result <- nanonext::send(sock, msg, mode = "raw", block = 10000) # the README sleeps a second, then sends again
     attempt <- attempt + 1
   }
 
   response <- nanonext::recv(sock, mode = "raw")
   attempt <- 1
   while (nanonext::is_error_value(response) && attempt < max_attempts) {
-    response <- nanonext::recv(sock, mode = "raw", block = 10000) # was Sys.sleep(1); recv()
+    response <- nanonext::recv(sock, mode = "raw", block = 10000) # the README sleeps a second, then receives again
     attempt <- attempt + 1
   }
 
@@ -152,7 +152,7 @@ func main() {
   send_result <- nanonext::send(sock, example_stream, mode = "raw")
   attempt <- 1
   while (nanonext::is_error_value(send_result) && attempt < max_attempts) {
-    send_result <- nanonext::send(sock, example_stream, mode = "raw", block = 10000) # was Sys.sleep(1); send()
+    send_result <- nanonext::send(sock, example_stream, mode = "raw", block = 10000) # the README sleeps a second, then sends again
     attempt <- attempt + 1
   }
   expect_equal(send_result, 0)
@@ -163,7 +163,7 @@ func main() {
     received <- nanonext::recv(sock, mode = "serial")
     attempt <- 1
     while (nanonext::is_error_value(received) && attempt < max_attempts) {
-      received <- nanonext::recv(sock, mode = "serial", block = 10000) # was Sys.sleep(1); recv()
+      received <- nanonext::recv(sock, mode = "serial", block = 10000) # the README sleeps a second, then receives again
       attempt <- attempt + 1
     }
   }, "could not be unserialized")

@@ -136,8 +136,9 @@ test_that("kill -9 of an R session with an arena leaves nothing after the sweep"
     "options(mangoro.shm_threshold = 0)",
     "invisible(mangoro::mangoro_rpc_call(%s, 'add', data.frame(x = 1, y = 2)))",
     "a <- mangoro:::shm_new_arena(1)", # an arena no server has taken yet
-    "cat('ready\\n'); Sys.sleep(60)", sep = "; "), deparse(srv$url))
-  child <- processx::process$new(file.path(R.home("bin"), "Rscript"), c("-e", code), stdout = "|",
+    "cat('ready\\n'); invisible(readLines(file('stdin'), n = 1))", # blocks until killed
+    sep = "; "), deparse(srv$url))
+  child <- processx::process$new(file.path(R.home("bin"), "Rscript"), c("-e", code), stdin = "|", stdout = "|",
                                  env = c("current", R_LIBS = paste(.libPaths(), collapse = ":")))
   on.exit(child$kill(), add = TRUE)
   out <- character()
