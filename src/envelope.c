@@ -165,8 +165,8 @@ SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
 
 // A reply in one native call: list(type, name, error, offset, length, data,
 // payload). For a result (type 2) `data` is what the Arrow reader gives,
-// read in place (a data.frame, NULL when nanoarrow must read it, or an error
-// string) and `payload` is NULL; for any other type `data` is NULL and
+// read in place (a data.frame or an error string; the reader covers every
+// type mangoro reads) and `payload` is NULL; for any other type `data` is NULL and
 // `payload` a copy of the payload (JSON for manifest, info and error).
 SEXP mangoro_c_message_decode(SEXP x, SEXP int64) {
   envelope_t e;

@@ -30,7 +30,7 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64);
 SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow);
 SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow);
 SEXP mangoro_c_arrow_kind(SEXP x);
-// Defined in ipc_read.c: a data.frame, NULL (nanoarrow must read it) or an
+// Defined in ipc_read.c: a data.frame or an
 // error string.
 SEXP mangoro_c_ipc_read(SEXP x, SEXP offset, SEXP int64);
 
