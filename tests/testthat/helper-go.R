@@ -56,3 +56,15 @@ local_fresh_home <- function(.local_envir = parent.frame()) {
                       XDG_DATA_HOME = NA, R_USER_CACHE_DIR = NA, .local_envir = .local_envir)
   home
 }
+
+# Lines that load this mangoro in a child R script: the installed package (R
+# CMD check, test_dir) or the source tree (test_local).
+child_load_mangoro <- function() {
+  pkg <- system.file(package = "mangoro")
+  if (dir.exists(file.path(pkg, "Meta"))) {
+    c(sprintf(".libPaths(c(%s, .libPaths()))", deparse(dirname(pkg))),
+      "suppressMessages(library(mangoro))")
+  } else {
+    sprintf("suppressMessages(pkgload::load_all(%s, quiet = TRUE))", deparse(pkg))
+  }
+}

@@ -93,20 +93,30 @@ test_that("a garbage-collected server is stopped by its finalizer", {
   expect_false(ps::ps_is_running(handle))
 })
 
+test_that("an R session that called servers by URL and left them open exits cleanly", {
+  # nanonext frees a cv before the socket whose pipe events it hears unless
+  # the cv is the older object; closing the socket at exit then crashed R.
+  bin <- test_program("rpc-example")
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    child_load_mangoro(),
+    sprintf("srv <- mangoro_server_start(%s)", deparse(bin)),
+    "r <- mangoro_rpc_call(srv$url, 'add', data.frame(x = 1.5, y = 2.5))",
+    "cat('result', r$result, '\\n')"
+  ), script)
+  res <- processx::run(file.path(R.home("bin"), "Rscript"), script, error_on_status = FALSE,
+                       timeout = 60)
+  expect_equal(res$status, 0L, info = res$stderr)
+  expect_match(res$stdout, "result 4")
+  expect_no_match(res$stderr, "caught|irrecoverable")
+})
+
 test_that("the Go server exits when its R parent is killed with SIGKILL", {
   skip_on_os("windows")
   bin <- test_program("rpc-example")
-  pkg <- system.file(package = "mangoro")
-  # installed (R CMD check, test_dir) or loaded from source (test_local)
-  load_pkg <- if (dir.exists(file.path(pkg, "Meta"))) {
-    c(sprintf(".libPaths(c(%s, .libPaths()))", deparse(dirname(pkg))),
-      "suppressMessages(library(mangoro))")
-  } else {
-    sprintf("suppressMessages(pkgload::load_all(%s, quiet = TRUE))", deparse(pkg))
-  }
   script <- tempfile(fileext = ".R")
   writeLines(c(
-    load_pkg,
+    child_load_mangoro(),
     sprintf("srv <- mangoro_server_start(%s)", deparse(bin)),
     "cat(srv$process$get_pid(), srv$url, '\\n')",
     "invisible(readLines(file('stdin'), n = 1))" # block until killed
