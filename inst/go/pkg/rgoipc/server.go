@@ -150,6 +150,7 @@ type Server struct {
 	onStop  []func(context.Context)
 
 	busy    atomic.Int64  // workers running a call
+	idle    atomic.Int64  // receivers waiting for a request
 	slots   chan struct{} // one per worker: a call holds one while it runs
 	callsMu sync.Mutex
 	calls   map[string]*inflight // call id -> its cancel, while it runs
@@ -283,20 +284,12 @@ func (s *Server) Serve() error {
 		return errors.New("rgoipc: Serve called twice")
 	}
 	s.serving = true
-	// Receivers only receive: a call goes to a goroutine of its own that
-	// waits for a worker slot, so a cancel or an info request is read and
-	// answered even while every worker is busy.
 	for i := 0; i < receivers; i++ {
-		c, err := s.sock.OpenContext()
-		if err != nil {
+		if err := s.startReceiver(); err != nil {
 			s.mu.Unlock()
 			_ = s.Close()
-			return fmt.Errorf("rgoipc: open context: %w", err)
+			return err
 		}
-		w := &worker{ctx: c}
-		s.ws = append(s.ws, w)
-		s.wg.Add(1)
-		go s.run(w)
 	}
 	s.mu.Unlock()
 	<-s.done
@@ -306,17 +299,54 @@ func (s *Server) Serve() error {
 // replyPrealloc bounds the reply buffer allocated before a call runs.
 const replyPrealloc = 64 << 10
 
-// receivers is the number of goroutines receiving requests; calls run on
-// goroutines of their own (at most s.workers at a time).
+// receivers is the number of goroutines waiting for requests when the
+// server is idle.
 const receivers = 2
 
-// run is one receiver: it answers requests other than calls itself, and
-// hands each call, with the context it arrived on, to a goroutine of its own
-// (serveCall), continuing on a fresh context.
+// startReceiver starts one more receiver on a fresh context. Called with
+// s.mu held; during Shutdown it starts none.
+func (s *Server) startReceiver() error {
+	if s.shutting || s.closed {
+		return ErrServerClosed
+	}
+	c, err := s.sock.OpenContext()
+	if err != nil {
+		return fmt.Errorf("rgoipc: open context: %w", err)
+	}
+	w := &worker{ctx: c}
+	s.ws = append(s.ws, w)
+	s.wg.Add(1)
+	go s.run(w)
+	return nil
+}
+
+// dropReceiver forgets a receiver that has ended.
+func (s *Server) dropReceiver(w *worker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A new slice: Shutdown may be ranging over the old one.
+	ws := make([]*worker, 0, len(s.ws))
+	for _, o := range s.ws {
+		if o != w {
+			ws = append(ws, o)
+		}
+	}
+	s.ws = ws
+}
+
+// run is one receiver. It answers each request itself, calls included, on
+// the context the request came on: a call costs no goroutine and no context
+// of its own. So that a cancel or an info request is still read while every
+// receiver runs a call, a receiver that takes a call when no other is
+// waiting starts one more first; after a call, a receiver with enough
+// others waiting ends, so a burst leaves no crowd behind.
 func (s *Server) run(w *worker) {
 	defer s.wg.Done()
+	defer s.dropReceiver(w)
 	for {
+		s.idle.Add(1)
 		req, err := w.ctx.RecvMsg()
+		waiting := s.idle.Add(-1)
 		if err != nil {
 			return // context or socket closed
 		}
@@ -324,21 +354,11 @@ func (s *Server) run(w *worker) {
 		w.busy = true
 		w.mu.Unlock()
 
-		if len(req.Body) > 0 && wire.MsgType(req.Body[0]) == wire.MsgCall {
-			c := w.ctx
-			w.mu.Lock()
-			nc, err := s.openContext(w)
-			if err == nil {
-				w.ctx = nc
-			}
-			w.busy = false
-			w.mu.Unlock()
-			s.wg.Add(1)
-			go s.serveCall(c, req)
-			if err != nil {
-				return // shutting down, or the socket is closed
-			}
-			continue
+		call := len(req.Body) > 0 && (wire.MsgType(req.Body[0]) == wire.MsgCall || wire.MsgType(req.Body[0]) == msgShmCall)
+		if call && waiting == 0 {
+			s.mu.Lock()
+			_ = s.startReceiver() // fails only when shutting down
+			s.mu.Unlock()
 		}
 		s.answer(w.ctx, req)
 
@@ -346,27 +366,11 @@ func (s *Server) run(w *worker) {
 		w.busy = false
 		closing := w.closing
 		w.mu.Unlock()
-		if closing {
+		if closing || (call && s.idle.Load() >= receivers) {
 			_ = w.ctx.Close()
 			return
 		}
 	}
-}
-
-// openContext opens the receiver's next context, unless it is closing.
-// Called with w.mu held.
-func (s *Server) openContext(w *worker) (mangos.Context, error) {
-	if w.closing {
-		return nil, ErrServerClosed
-	}
-	return s.sock.OpenContext()
-}
-
-// serveCall answers one call on the context it arrived on, then closes it.
-func (s *Server) serveCall(c mangos.Context, req *mangos.Message) {
-	defer s.wg.Done()
-	s.answer(c, req)
-	_ = c.Close()
 }
 
 // answer handles req and sends the reply on c.
