@@ -72,16 +72,42 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
-  if (!is.null(target$shm)) return(shm_rpc_call(target, func_name, data, timeout)) # R/shm.R
-  socket_rpc_call(target, func_name, data, timeout)
+  msg <- call_message(target, func_name, data, timeout)
+  if (!is.raw(msg)) return(shm_rpc_call(target, func_name, data, timeout, msg)) # R/shm.R
+  socket_rpc_send(target, func_name, msg, timeout, attr(msg, "id"), data)
 }
 
-# A synchronous call with the arguments in the message; servers that speak
-# the request header get the call's id and timeout (inst/WIRE.md).
-socket_rpc_call <- function(target, func_name, data, timeout) {
+# A call's request. For the data the C writer covers, one native call
+# (src/call.c) checks the name, gives the call an id when the server takes
+# request headers (inst/WIRE.md), and writes the header and the Arrow stream:
+# the raw message for the socket or, for a large call to a server sharing
+# memory (shm = TRUE), the stream's length once it is in the arena, or
+# list(need) when the arena is too small (R/shm.R). The message carries its id
+# in attribute "id".
+call_message <- function(target, func_name, data, timeout, shm = TRUE) {
+  if (!inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
+    cols <- if (is.data.frame(data)) data else as_arg_columns(data)
+    st <- if (shm) target$shm
+    t <- as_timeout(timeout)
+    msg <- .Call(mangoro_c_call_encode, func_name, cols, .row_names_info(cols, 2L),
+                 speaks_header(target, timeout), if (is.null(t)) NA_real_ else t + deadline_margin,
+                 target$token_json, st$arena, if (isTRUE(st$ok)) shm_threshold() else NA_real_)
+    if (!is.null(msg) && !is.character(msg) && !is.integer(msg)) return(msg)
+    if (is.integer(msg)) check_func_name(func_name) # says what is wrong with the name
+    if (is.character(msg)) stop(arrow_write_error(msg))
+  }
+  check_func_name(func_name)
   id <- if (speaks_header(target, timeout)) new_call_id()
-  msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
-  socket_rpc_send(target, func_name, msg, timeout, id, data)
+  msg <- arrow_encode_nanoarrow(data, envelope_pack(envelope_type[["call"]], func_name,
+                                                    call_header(target, id, timeout)))
+  attr(msg, "id") <- id
+  msg
+}
+
+# A synchronous call the socket way.
+socket_rpc_call <- function(target, func_name, data, timeout) {
+  msg <- call_message(target, func_name, data, timeout, shm = FALSE)
+  socket_rpc_send(target, func_name, msg, timeout, attr(msg, "id"), data)
 }
 
 socket_rpc_send <- function(target, func_name, msg, timeout, id = NULL, data = NULL) {
@@ -107,8 +133,8 @@ mangoro_rpc_call_aio <- function(sock, func_name, data, timeout = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call_aio(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
-  id <- if (speaks_header(target, timeout)) new_call_id()
-  msg <- message_encode_call(func_name, data, call_header(target, id, timeout))
+  msg <- call_message(target, func_name, data, timeout, shm = FALSE)
+  id <- attr(msg, "id")
   check_message_size(msg, target, timeout)
   check_server_alive(target)
   # A fresh context per call: each request has its own reply slot, so any
@@ -250,7 +276,8 @@ rpc_target <- function(sock) {
     if (is.null(target) || !identical(target$sock, sock$sock) || !identical(target$info, sock$info)) {
       target <- list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
                      server = sock, url = sock$url, bare = NULL, info = sock$info,
-                     token = sock$token, shm = shm_target_state(sock$info, sock$url))
+                     token = sock$token, token_json = token_json(sock$token),
+                     shm = shm_target_state(sock$info, sock$url))
       sock$.target <- target
     }
     return(target)
@@ -271,6 +298,10 @@ rpc_target <- function(sock) {
 url_target <- function(url) {
   cached <- client_state$sockets[[url]]
   if (!is.null(cached)) return(cached)
+  # The cv before the socket: at exit R runs finalizers newest first, so the
+  # socket is closed (firing its pipe removal at the cv) while the cv is
+  # still there. The other order crashes R as it exits (nanonext 1.10).
+  cv <- nanonext::cv()
   sock <- tryCatch(
     nanonext::socket("req", dial = url),
     error = function(e) mangoro_abort(
@@ -280,7 +311,6 @@ url_target <- function(url) {
     )
   )
   no_resend(sock)
-  cv <- nanonext::cv()
   nanonext::pipe_notify(sock, cv, remove = TRUE)
   target <- list(sock = sock, ctx = nanonext::context(sock), cv = cv, notified = TRUE,
                  server = NULL, url = url, bare = NULL, info = NULL)
@@ -306,6 +336,11 @@ socket_target <- function(sock) {
   }
   list(sock = sock, ctx = NULL, cv = bare$cv, notified = FALSE, server = NULL,
        url = NULL, bare = bare, info = if (is.list(bare$info)) bare$info)
+}
+
+# A token as a JSON string for the request header ("" for none).
+token_json <- function(token) {
+  if (is.null(token)) "" else as.character(jsonlite::toJSON(enc2utf8(token), auto_unbox = TRUE))
 }
 
 # NNG's req protocol resends a request that has had no reply after

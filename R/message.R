@@ -44,7 +44,7 @@ request_header <- function(id = NULL, timeout_ms = NULL, token = NULL) {
   parts <- c(
     if (!is.null(id)) sprintf('"id":"%s"', id),
     if (!is.null(timeout_ms)) sprintf('"timeout_ms":%.0f', as.double(timeout_ms)),
-    if (!is.null(token)) paste0('"token":', jsonlite::toJSON(enc2utf8(token), auto_unbox = TRUE))
+    if (!is.null(token)) paste0('"token":', token_json(token))
   )
   if (is.null(parts)) return("")
   paste0("{", paste(parts, collapse = ","), "}")

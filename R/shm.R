@@ -98,7 +98,7 @@ shm_swept <- local({
   }
 })
 
-# A new arena for at least `need` bytes: doubling from 16 MiB, so a growing
+# A new arena of at least `need` bytes: doubling from 16 MiB, so a growing
 # workload makes few of them.
 shm_new_arena <- function(need) {
   shm_swept() # segments of R sessions that died before their server took them
@@ -107,40 +107,23 @@ shm_new_arena <- function(need) {
   shm_create(size)
 }
 
-# A synchronous call through `target` (which has a shm state). Small calls,
-# and data the C writer does not cover, go the socket way.
-shm_rpc_call <- function(target, func_name, data, timeout) {
+# A synchronous call through `target` (which has a shm state) whose Arrow
+# stream call_message() (R/client.R) found to be at least the threshold:
+# `res` is the stream's length, written into the arena, or list(need) when
+# the arena is too small for it.
+shm_rpc_call <- function(target, func_name, data, timeout, res) {
   st <- target$shm
-  if (!isTRUE(st$ok) || inherits(data, c("nanoarrow_array_stream", "nanoarrow_array"))) {
-    return(socket_rpc_call(target, func_name, data, timeout))
-  }
-  cols <- if (is.data.frame(data)) data else as_arg_columns(data)
-  nrow <- .row_names_info(cols, 2L)
-  thr <- shm_threshold()
-  # Plainly small (fixed-width columns, at most 8 bytes a value): the socket
-  # way at once, without sizing the stream in C first.
-  if (nrow * length(cols) * 8 + 65536 < thr &&
-      !any(vapply(cols, function(x) is.character(x) || is.list(x), NA))) {
-    return(socket_rpc_call(target, func_name, data, timeout))
-  }
-  check_func_name(func_name)
-  res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
   if (is.list(res)) {
     max <- target$info$max_message_size
     if (is.numeric(max) && length(max) == 1L && res$need > max) stop(message_too_large_error(res$need, max))
-    st$arena <- shm_new_arena(res$need)
+    st$arena <- shm_new_arena(res$need + 64) # + the segment header (src/shm.h)
     st$accepted <- FALSE
-    res <- .Call(mangoro_c_message_encode_shm, envelope_type[["call"]], func_name, cols, nrow, st$arena, thr)
+    res <- call_message(target, func_name, data, timeout)
+    if (!is.double(res)) return(socket_rpc_call(target, func_name, data, timeout))
   }
-  id <- if (speaks_header(target, timeout)) new_call_id()
-  header <- call_header(target, id, timeout)
-  if (!is.double(res)) {
-    # Under the threshold: the socket way. The C encoder's message has no
-    # request header; a server that takes one (deadline, cancel, token) gets
-    # the call encoded with it.
-    msg <- if (is.raw(res) && !nzchar(header)) res else message_encode_call(func_name, data, header)
-    return(socket_rpc_send(target, func_name, msg, timeout, id, data))
-  }
+  id <- attr(res, "id")
+  header <- attr(res, "header")
+  thr <- shm_threshold()
   arena <- st$arena
   # Results of at least the threshold come back in shared memory too (type 7;
   # message_decode() maps them and reads them in place).

@@ -8,7 +8,7 @@ SEXP mangoro_c_shm_create(SEXP), mangoro_c_shm_write(SEXP, SEXP, SEXP), mangoro_
   mangoro_c_shm_view(SEXP, SEXP, SEXP, SEXP), mangoro_c_shm_unlink(SEXP), mangoro_c_shm_sweep(SEXP),
   mangoro_c_shm_status(void), mangoro_c_lazy_utf8(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP),
   mangoro_c_lazy_materialize(SEXP), mangoro_c_shm_call_payload(SEXP, SEXP, SEXP, SEXP),
-  mangoro_c_message_encode_shm(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+  mangoro_c_call_encode(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 
 static const R_CallMethodDef call_entries[] = {
@@ -29,7 +29,7 @@ static const R_CallMethodDef call_entries[] = {
   {"mangoro_c_lazy_utf8", (DL_FUNC) &mangoro_c_lazy_utf8, 7},
   {"mangoro_c_lazy_materialize", (DL_FUNC) &mangoro_c_lazy_materialize, 1},
   {"mangoro_c_shm_call_payload", (DL_FUNC) &mangoro_c_shm_call_payload, 4},
-  {"mangoro_c_message_encode_shm", (DL_FUNC) &mangoro_c_message_encode_shm, 6},
+  {"mangoro_c_call_encode", (DL_FUNC) &mangoro_c_call_encode, 8},
   {NULL, NULL, 0}
 };
 

@@ -579,6 +579,8 @@ typedef struct {
   int type;
   const char *name;
   size_t nlen;
+  const char *text; // the envelope's text field (a request header), or NULL
+  size_t tlen;
 } prefix_t;
 
 static SEXP error_string(const char *fmt, int j) {
@@ -671,7 +673,7 @@ static SEXP emit_message(const prefix_t *pre, const plan_t *pl) {
   SEXP out = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) (pre->len + pl->stream)));
   unsigned char *p = RAW(out);
   if (pre->raw) memcpy(p, pre->raw, pre->len);
-  else mangoro_envelope_header_put(p, pre->type, pre->name, pre->nlen, "", 0);
+  else mangoro_envelope_header_put(p, pre->type, pre->name, pre->nlen, pre->text ? pre->text : "", pre->tlen);
   emit_stream(pl, p + pre->len);
   UNPROTECT(1);
   return out;
@@ -691,7 +693,7 @@ static SEXP write_message(const prefix_t *pre, SEXP cols, SEXP nrow) {
 // data.frame is fine); nrow: the number of rows.
 SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow) {
   if (TYPEOF(prefix) != RAWSXP) return Rf_mkString("the prefix must be a raw vector");
-  prefix_t pre = {RAW(prefix), (size_t) XLENGTH(prefix), 0, "", 0};
+  prefix_t pre = {RAW(prefix), (size_t) XLENGTH(prefix), 0, "", 0, NULL, 0};
   return write_message(&pre, cols, nrow);
 }
 
@@ -700,32 +702,28 @@ SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow) {
 SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow) {
   int t = Rf_asInteger(type);
   if (t == NA_INTEGER || t < 0 || t > 255) return Rf_mkString("the envelope type must be an integer in 0..255");
-  prefix_t pre = {NULL, 0, t, "", 0};
+  prefix_t pre = {NULL, 0, t, "", 0, NULL, 0};
   pre.name = mangoro_utf8_or_empty(name, &pre.nlen);
   if (pre.nlen > INT_MAX) return Rf_mkString("the name is longer than 2^31 - 1 bytes");
   pre.len = ENV_HEADER + pre.nlen;
   return write_message(&pre, cols, nrow);
 }
 
-// A call for the shared memory path (R/shm.R): when the Arrow stream of
-// `cols` is at least `threshold` bytes and `arena` (a mapping from
-// mangoro_shm_create, or NULL) can hold it, the stream is written straight
-// into the arena's payload at offset 0 (no raw vector) and its length is
-// returned as a double; when it is that big but does not fit, list(need =
-// bytes); otherwise the socket message exactly as mangoro_c_message_encode
-// gives it (raw, NULL for nanoarrow, or an error string).
-SEXP mangoro_c_message_encode_shm(SEXP type, SEXP name, SEXP cols, SEXP nrow, SEXP arena, SEXP threshold) {
-  int t = Rf_asInteger(type);
-  if (t == NA_INTEGER || t < 0 || t > 255) return Rf_mkString("the envelope type must be an integer in 0..255");
-  prefix_t pre = {NULL, 0, t, "", 0};
-  pre.name = mangoro_utf8_or_empty(name, &pre.nlen);
-  if (pre.nlen > INT_MAX) return Rf_mkString("the name is longer than 2^31 - 1 bytes");
-  pre.len = ENV_HEADER + pre.nlen;
+// A call message: envelope header (type 1, `name`, the request header
+// `text`) and the Arrow stream of `cols`. When the stream is at least `thr`
+// bytes (never for NaN) and `arena` (a mapping from mangoro_shm_create, or
+// NULL) can hold it, the stream is written straight into the arena's payload
+// at offset 0 (no raw vector) and its length is returned as a double; when it
+// is that big but does not fit, list(need = bytes); otherwise the socket
+// message as one raw vector (NULL when some column needs the nanoarrow path,
+// or an error string).
+SEXP mangoro_encode_call(const char *name, size_t nlen, const char *text, size_t tlen,
+                         SEXP cols, SEXP nrow, SEXP arena, double thr) {
+  prefix_t pre = {NULL, ENV_HEADER + nlen + tlen, 1, name, nlen, text, tlen};
   plan_t pl;
   SEXP err = R_NilValue;
   int st = plan_stream(&pl, cols, nrow, &err);
   if (st != 0) return st < 0 ? err : R_NilValue;
-  double thr = Rf_asReal(threshold);
   if (ISNAN(thr) || (double) pl.stream < thr) return emit_message(&pre, &pl);
   size_t cap = 0;
   unsigned char *base = arena == R_NilValue ? NULL : mangoro_shm_mapping_addr(arena, &cap);

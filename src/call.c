@@ -1,0 +1,120 @@
+// A synchronous call's request in one native call (R/client.R): the function
+// name checked, a call id made, the request header written (inst/WIRE.md,
+// "Request header") and the Arrow stream encoded behind it, into one raw
+// vector or a shared memory arena (ipc_write.c). Done in C because these
+// steps in R cost more than the transport of a small call.
+
+#include "mangoro.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <limits.h>
+
+SEXP mangoro_encode_call(const char *name, size_t nlen, const char *text, size_t tlen,
+                         SEXP cols, SEXP nrow, SEXP arena, double thr);
+
+// Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+static int utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t k;
+    uint32_t cp;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; }
+    else return 0;
+    if (n - i <= k) return 0; // truncated sequence
+    for (size_t j = 1; j <= k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + j] & 0x3F);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
+// Call ids: 16 hex digits, unique to this R session with overwhelming
+// probability. A random 64-bit start, then each id the next step of a
+// splitmix64 sequence (a bijection of a counter, so ids never repeat within
+// the session and do not look sequential).
+static uint64_t id_state;
+static int id_seeded = 0;
+
+static void id_seed(void) {
+  uint64_t s = 0;
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (f) {
+    if (fread(&s, sizeof s, 1, f) != 1) s = 0;
+    fclose(f);
+  }
+  if (s == 0) // no /dev/urandom (Windows): time, pid and an address
+    s = ((uint64_t) time(NULL) << 32) ^ (uint64_t) getpid() ^ (uint64_t) (uintptr_t) &id_state;
+  id_state = s;
+  id_seeded = 1;
+}
+
+static void next_call_id(char out[17]) {
+  if (!id_seeded) id_seed();
+  uint64_t z = (id_state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; i--, z >>= 4) out[i] = hex[z & 0xF];
+  out[16] = '\0';
+}
+
+// name: the function name; cols, nrow: the arguments (a list of columns);
+// with_id: give the call an id; timeout_ms: R's wait in ms (NA: none; sent
+// only with an id); token: the token as a JSON string ("" for none); arena,
+// threshold: as mangoro_encode_call() (threshold NA: never shared memory).
+// Returns what mangoro_encode_call() returns, with attributes "id" (when
+// with_id) and "header" (the request header, for a shared memory envelope)
+// on a raw message or a stream length; or integer status 1 when the name is
+// not 1..256 bytes of valid UTF-8 (R/message.R's check_func_name() says why).
+SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP timeout_ms,
+                           SEXP token, SEXP arena, SEXP threshold) {
+  if (TYPEOF(name) != STRSXP || XLENGTH(name) != 1 || STRING_ELT(name, 0) == NA_STRING)
+    return Rf_ScalarInteger(1);
+  const char *nm = Rf_translateCharUTF8(STRING_ELT(name, 0));
+  size_t nlen = strlen(nm);
+  if (nlen == 0 || nlen > 256 || !utf8_valid((const unsigned char *) nm, nlen))
+    return Rf_ScalarInteger(1);
+  size_t toklen;
+  const char *tok = mangoro_utf8_or_empty(token, &toklen);
+  if (toklen > INT_MAX / 2) return Rf_mkString("the token is too long");
+  int id = Rf_asLogical(with_id) == TRUE;
+  double ms = Rf_asReal(timeout_ms);
+  char idbuf[17] = "";
+  char *text = R_alloc(toklen + 80, 1);
+  size_t tlen = 0;
+  if (id) {
+    next_call_id(idbuf);
+    tlen = (size_t) snprintf(text, 80, "{\"id\":\"%s\"", idbuf);
+    if (!ISNAN(ms)) tlen += (size_t) snprintf(text + tlen, 80 - tlen, ",\"timeout_ms\":%.0f", ms);
+  }
+  if (toklen) {
+    memcpy(text + tlen, id ? ",\"token\":" : "{\"token\":", 9);
+    memcpy(text + tlen + 9, tok, toklen);
+    tlen += 9 + toklen;
+  }
+  if (tlen) text[tlen++] = '}';
+  SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nrow, arena, Rf_asReal(threshold)));
+  if (TYPEOF(out) == RAWSXP || TYPEOF(out) == REALSXP) {
+    if (id) Rf_setAttrib(out, Rf_install("id"), Rf_mkString(idbuf));
+    if (TYPEOF(out) == REALSXP) {
+      SEXP h = PROTECT(Rf_allocVector(STRSXP, 1));
+      SET_STRING_ELT(h, 0, Rf_mkCharLenCE(text, (int) tlen, CE_UTF8));
+      Rf_setAttrib(out, Rf_install("header"), h);
+      UNPROTECT(1);
+    }
+  }
+  UNPROTECT(1);
+  return out;
+}
