@@ -18,7 +18,7 @@ bench_source("native.R", "report.R", "versus.R")
 root <- dirname(bench_dir)
 rel <- versus_commit(root, versus_release)
 if (is.null(rel$commit)) {
-  cat("SKIP bench/versus.R:", rel$reason, "\n")
+  cat("SKIP bench/versus.R: ", rel$reason, "\n", sep = "")
   quit(status = 0)
 }
 if (!mangoro_go_available()) {
