@@ -54,6 +54,7 @@ vendor-verify:
 
 bench: install
 	$(RSCRIPT) bench/run.R
+	$(RSCRIPT) bench/versus.R
 
 # The long fuzz runs: FUZZ_R mutated replies through the C decoder in child
 # R processes, then FUZZ_GO executions of each Go fuzz target (one worker).
