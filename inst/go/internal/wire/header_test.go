@@ -62,13 +62,61 @@ func TestEncodeHeader(t *testing.T) {
 	}
 }
 
+// The fast path answers for the headers R writes, and agrees with the JSON
+// decoder; other shapes go to the JSON decoder.
+func TestDecodeHeaderFast(t *testing.T) {
+	cases := []struct {
+		text string
+		fast bool
+	}{
+		{`{"id":"0123456789abcdef","timeout_ms":10100}`, true},
+		{`{"id":"0123456789abcdef"}`, true},
+		{`{"id":"0123456789abcdef","timeout_ms":0,"token":"a b-c"}`, true},
+		{`{"id":"x","token":"tok"}`, true},
+		{`{"token":"tok"}`, true},
+		{`{"id":"x","timeout_ms":1.5}`, false},
+		{`{"id":"x","timeout_ms":01}`, false},
+		{`{"id":"x","timeout_ms":1e3}`, false},
+		{`{"id":"x", "timeout_ms":1}`, false},
+		{`{"timeout_ms":1,"id":"x"}`, false},
+		{`{"id":"x","token":"a\"b"}`, false},
+		{`{"id":"x"} `, false},
+		{`{"ID":"x"}`, false},
+		{`{"id":"bad id"}`, false},
+		{`{}`, false},
+	}
+	for _, c := range cases {
+		fast, ok := decodeHeaderFast(c.text)
+		if ok != c.fast {
+			t.Errorf("%s: fast path took it: %v, want %v", c.text, ok, c.fast)
+		}
+		slow, err := decodeHeaderJSON(c.text)
+		if ok && (err != nil || fast != slow) {
+			t.Errorf("%s: fast %+v, JSON %+v (%v)", c.text, fast, slow, err)
+		}
+		got, gerr := DecodeHeader(c.text)
+		if (gerr == nil) != (err == nil) || got != slow {
+			t.Errorf("%s: DecodeHeader %+v (%v), JSON %+v (%v)", c.text, got, gerr, slow, err)
+		}
+	}
+}
+
 // FuzzDecodeHeader: any text decodes or fails with ErrMalformed; a decoded
 // id is valid and a timeout is not negative.
 func FuzzDecodeHeader(f *testing.F) {
 	f.Add(`{"id":"0123456789abcdef","timeout_ms":1500}`)
 	f.Add(`{"token":"t","timeout_ms":0.5}`)
 	f.Add(`{"id":"a","id":"b"}`)
+	f.Add(`{"id":"0123456789abcdef","timeout_ms":10100,"token":"s3cret"}`)
+	f.Add(`{"id":"0123456789abcdef","timeout_ms":010}`)
 	f.Fuzz(func(t *testing.T, text string) {
+		// The fast path, where it answers, agrees with the JSON decoder.
+		if fast, ok := decodeHeaderFast(text); ok {
+			slow, err := decodeHeaderJSON(text)
+			if err != nil || fast != slow {
+				t.Fatalf("%q: fast %+v, JSON %+v (%v)", text, fast, slow, err)
+			}
+		}
 		h, err := DecodeHeader(text)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
