@@ -3,7 +3,7 @@
 # reply or a dropped connection, and let R/message.R decode it.
 
 # The per-call path calls these directly: `nanonext::f` costs a lookup each time.
-#' @importFrom nanonext request until until_ unresolved collect_aio stat
+#' @importFrom nanonext request until until_ unresolved collect_aio stat is_error_value
 NULL
 
 client_state <- new.env(parent = emptyenv())
@@ -69,13 +69,48 @@ client_state$deferred <- list() # cancels queued by aio finalizers
 #' @family entry points
 #' @export
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
+  # The common case, a data frame to a started server, takes the fewest R
+  # steps (for a small call they cost more than the transport, see
+  # bench/PROFILE.md): one native call to encode (src/call.c), the request,
+  # one wait, one native call to decode. Everything else: rpc_call().
+  call <- if (is.environment(sock) && is.list(data) && !length(client_state$deferred)) sock$.call
+  if (is.null(call)) return(rpc_call(sock, func_name, data, timeout))
+  # Options are read from .Options directly: getOption() is a function call.
+  t <- if (is.null(timeout) && is.null(.Options[["mangoro.timeout"]])) 10000L else as_timeout(timeout)
+  st <- call$shm
+  # nrow NULL: the C writer reads the data frame's row names; the threshold
+  # option unset is NULL, which C takes as the default.
+  msg <- .Call(mangoro_c_call_encode, func_name, data, NULL, call$speaks,
+               if (is.null(t)) NA_real_ else t + deadline_margin, call$token_json,
+               st$arena, if (!is.null(st) && st$ok) .Options[["mangoro.shm_threshold"]] else Inf)
+  if (!is.raw(msg)) return(rpc_call(sock, func_name, data, timeout, if (is.double(msg) || is.list(msg)) msg))
+  if (length(msg) > call$max_size) stop(message_too_large_error(length(msg), call$max_size))
+  id <- attr(msg, "id")
+  aio <- request(call$ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = call$cv)
+  answered <- FALSE
+  if (!is.null(id)) on.exit(if (!answered) abandon_call(call, aio, id))
+  if (unresolved(aio)) until_(call$cv, if (is.null(t)) .Machine$integer.max else min(t + 5, .Machine$integer.max))
+  reply <- if (unresolved(aio)) wait_reply(aio, call, t, call_what(func_name), waited = TRUE) else collect_aio(aio)
+  answered <- is.raw(reply) || !identical(unclass(reply), 5L) # 5: timed out
+  if (!is.raw(reply)) stop(transport_error(reply, call_what(func_name), sock)) # an errorValue
+  res <- .Call(mangoro_c_message_decode, reply, int64_as_integer64(), TRUE)
+  # A classed object is the frame; anything else what message_decode() reads.
+  if (!is.object(res)) res <- message_result(reply, func_name, sock, decoded_message(res, reply))
+  if (length(class(data)) > 1L) like_input(res, data) else res
+}
+
+# A synchronous call, any target and data. `msg`: the request the fast path
+# already wrote into a shared memory arena (or list(need)), else NULL.
+rpc_call <- function(sock, func_name, data, timeout, msg = NULL) {
   if (inherits(sock, "mangoro_pool")) return(pool_call(sock, func_name, data, timeout)) # pool hook (R/pool.R)
   if (length(client_state$deferred)) flush_cancels()
   target <- rpc_target(sock)
-  msg <- call_message(target, func_name, data, timeout)
+  if (is.null(msg)) msg <- call_message(target, func_name, data, timeout)
   if (!is.raw(msg)) return(shm_rpc_call(target, func_name, data, timeout, msg)) # R/shm.R
   socket_rpc_send(target, func_name, msg, timeout, attr(msg, "id"), data)
 }
+
+call_what <- function(func_name) sprintf("the call to %s()", func_name)
 
 # A call's request. For the data the C writer covers, one native call
 # (src/call.c) checks the name, gives the call an id when the server takes
@@ -89,9 +124,11 @@ call_message <- function(target, func_name, data, timeout, shm = TRUE) {
     cols <- if (is.data.frame(data)) data else as_arg_columns(data)
     st <- if (shm) target$shm
     t <- as_timeout(timeout)
+    speaks <- target$speaks
+    if (is.null(speaks)) speaks <- speaks_header(target, timeout) # a bare socket
     msg <- .Call(mangoro_c_call_encode, func_name, cols, .row_names_info(cols, 2L),
-                 speaks_header(target, timeout), if (is.null(t)) NA_real_ else t + deadline_margin,
-                 target$token_json, st$arena, if (isTRUE(st$ok)) shm_threshold() else NA_real_)
+                 speaks, if (is.null(t)) NA_real_ else t + deadline_margin,
+                 target$token_json, st$arena, if (isTRUE(st$ok)) shm_threshold() else Inf)
     if (!is.null(msg) && !is.character(msg) && !is.integer(msg)) return(msg)
     if (is.integer(msg)) check_func_name(func_name) # says what is wrong with the name
     if (is.character(msg)) stop(arrow_write_error(msg))
@@ -112,9 +149,9 @@ socket_rpc_call <- function(target, func_name, data, timeout) {
 
 socket_rpc_send <- function(target, func_name, msg, timeout, id = NULL, data = NULL) {
   check_message_size(msg, target, timeout)
-  what <- sprintf("the call to %s()", func_name)
+  what <- call_what(func_name)
   reply <- rpc_request(target, msg, timeout, what, id)
-  if (nanonext::is_error_value(reply)) stop(transport_error(reply, what, target$server))
+  if (is_error_value(reply)) stop(transport_error(reply, what, target$server))
   like_input(message_result(reply, func_name, target$server), data)
 }
 
@@ -277,8 +314,11 @@ rpc_target <- function(sock) {
       target <- list(sock = sock$sock, ctx = sock$ctx, cv = sock$cv, notified = TRUE,
                      server = sock, url = sock$url, bare = NULL, info = sock$info,
                      token = sock$token, token_json = token_json(sock$token),
-                     shm = shm_target_state(sock$info, sock$url))
+                     shm = shm_target_state(sock$info, sock$url),
+                     speaks = "header" %in% sock$info$features, max_size = max_size(sock$info))
       sock$.target <- target
+      # What mangoro_rpc_call()'s fast path uses, once the info is known.
+      sock$.call <- if (!is.null(sock$info)) target
     }
     return(target)
   }
@@ -316,6 +356,8 @@ url_target <- function(url) {
                  server = NULL, url = url, bare = NULL, info = NULL)
   target$info <- tryCatch(rpc_get_info(target), mangoro_error = function(e) NULL)
   target$shm <- shm_target_state(target$info, url)
+  target$speaks <- "header" %in% target$info$features
+  target$max_size <- max_size(target$info)
   client_state$sockets[[url]] <- target
   target
 }
@@ -336,6 +378,12 @@ socket_target <- function(sock) {
   }
   list(sock = sock, ctx = NULL, cv = bare$cv, notified = FALSE, server = NULL,
        url = NULL, bare = bare, info = if (is.list(bare$info)) bare$info)
+}
+
+# The largest envelope the server takes (Inf: not known).
+max_size <- function(info) {
+  max <- info$max_message_size
+  if (is.numeric(max) && length(max) == 1L && !is.na(max)) max else Inf
 }
 
 # A token as a JSON string for the request header ("" for none).
@@ -457,13 +505,16 @@ rpc_request <- function(target, msg, timeout, what = "the reply", id = NULL) {
   aio <- send_request(target, ctx, msg, t)
   if (is.null(id)) return(wait_reply(aio, target, t, what))
   answered <- FALSE
-  on.exit(if (!answered) {
-    nanonext::stop_aio(aio)
-    send_cancel(target, id)
-  })
+  on.exit(if (!answered) abandon_call(target, aio, id))
   reply <- wait_reply(aio, target, t, what)
   answered <- !identical(unclass(reply), 5L) # 5: timed out
   reply
+}
+
+# R stops waiting for call `id` before its reply: stop the aio, tell the server.
+abandon_call <- function(target, aio, id) {
+  nanonext::stop_aio(aio)
+  send_cancel(target, id)
 }
 
 # Wait for `aio` on the target's cv (signalled by the reply, and by pipe
@@ -473,12 +524,12 @@ rpc_request <- function(target, msg, timeout, what = "the reply", id = NULL) {
 # socket, report the dropped connection. until_() lets a user interrupt the
 # wait (rpc_request() then cancels the call). A bare socket's cv hears no pipe
 # events, so its connection is looked at after each wait of at most 1 s.
-wait_reply <- function(aio, target, t, what = "the reply") {
+wait_reply <- function(aio, target, t, what = "the reply", waited = FALSE) {
   cv <- target$cv
   srv <- target$server
-  # Happy path: one wait, woken by the reply.
+  # Happy path: one wait, woken by the reply (the caller's, when `waited`).
   slice <- if (is.null(srv)) 1000L else .Machine$integer.max
-  if (unresolved(aio)) until_(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5L))
+  if (!waited && unresolved(aio)) until_(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5))
   if (!unresolved(aio)) return(collect_aio(aio))
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {

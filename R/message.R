@@ -112,7 +112,11 @@ check_func_name <- function(func_name) {
 # `data` is the data.frame (decoded in place from `x`), for other types
 # `payload` holds the payload bytes. Malformed input is a protocol error.
 message_decode <- function(x) {
-  env <- .Call(mangoro_c_message_decode, x, int64_as_integer64())
+  decoded_message(.Call(mangoro_c_message_decode, x, int64_as_integer64(), FALSE), x)
+}
+
+# The rest of message_decode() for what the C decoder returned.
+decoded_message <- function(env, x) {
   if (!is.null(env$status)) stop(envelope_error(env$status, env$at, length(x)))
   if (env$type == 7L) { # a result in shared memory (R/shm.R), read in place
     if (is.character(env$payload)) stop(shm_refused_error(env$payload))
@@ -138,8 +142,8 @@ arrow_result <- function(res) {
 }
 
 # The reply to a call of `func_name`: its data.frame, or the classed error.
-message_result <- function(x, func_name, srv = NULL) {
-  env <- message_decode(x)
+# `env`: what message_decode() (or the C decoder, R/client.R) already made of it.
+message_result <- function(x, func_name, srv = NULL, env = message_decode(x)) {
   if (env$type == envelope_type[["result"]]) return(env$data)
   if (env$type == envelope_type[["error"]]) {
     err <- remote_error(env, func_name)
@@ -164,16 +168,18 @@ message_payload <- function(x, want) {
 
 # integer64 results when wanted and bit64 is there (looked up once per session).
 int64_as_integer64 <- function() {
-  identical(getOption("mangoro.int64", "integer64"), "integer64") && have_bit64()
+  o <- .Options[["mangoro.int64"]] # not getOption(): this runs on every call
+  if (!is.null(o) && !identical(o, "integer64")) return(FALSE)
+  b <- client_state$bit64
+  if (is.null(b)) have_bit64() else b
 }
 
-have_bit64 <- local({
-  known <- NA
-  function() {
-    if (is.na(known)) known <<- requireNamespace("bit64", quietly = TRUE)
-    known
-  }
-})
+# Is bit64 installed? Asked once per session.
+have_bit64 <- function() {
+  b <- client_state$bit64
+  if (is.null(b)) b <- client_state$bit64 <- requireNamespace("bit64", quietly = TRUE)
+  b
+}
 
 # An Arrow stream alone, from byte `offset` (0-based) of `x` (mangoro_ipc_read()).
 arrow_decode <- function(x, offset = 0) {

@@ -267,6 +267,7 @@ print.mangoro_server <- function(x, ...) {
 close.mangoro_server <- function(con, grace = 5000, ...) {
   if (isTRUE(con$closed)) return(invisible(con))
   con$closed <- TRUE
+  con$.call <- NULL # mangoro_rpc_call() takes its slow path, which says it is closed
   if (!is.null(con$sock)) {
     # The socket's own finalizer may have closed it already (at GC/exit).
     try(suppressWarnings(close(con$sock)), silent = TRUE)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <limits.h>
+#include <math.h>
 
 SEXP mangoro_encode_call(const char *name, size_t nlen, const char *text, size_t tlen,
                          SEXP cols, SEXP nrow, SEXP arena, double thr);
@@ -70,25 +71,63 @@ static void next_call_id(char out[17]) {
   out[16] = '\0';
 }
 
-// name: the function name; cols, nrow: the arguments (a list of columns);
+// The number of rows of a data frame from its row names, without expanding
+// compact ones (Rf_getAttrib would allocate 1..n); -1 when it has none.
+static double frame_rows(SEXP x) {
+  for (SEXP a = ATTRIB(x); a != R_NilValue; a = CDR(a)) {
+    if (TAG(a) != R_RowNamesSymbol) continue;
+    SEXP rn = CAR(a);
+    if (TYPEOF(rn) == INTSXP && XLENGTH(rn) == 2 && INTEGER(rn)[0] == NA_INTEGER)
+      return fabs((double) INTEGER(rn)[1]);
+    return (double) Rf_xlength(rn);
+  }
+  return -1;
+}
+
+// name: the function name; cols, nrow: the arguments (a list of columns;
+// nrow NULL: cols is a data frame, its row names say);
 // with_id: give the call an id; timeout_ms: R's wait in ms (NA: none; sent
 // only with an id); token: the token as a JSON string ("" for none); arena,
 // threshold: as mangoro_encode_call() (threshold NA: never shared memory).
 // Returns what mangoro_encode_call() returns, with attributes "id" (when
 // with_id) and "header" (the request header, for a shared memory envelope)
 // on a raw message or a stream length; or integer status 1 when the name is
-// not 1..256 bytes of valid UTF-8 (R/message.R's check_func_name() says why).
+// not 1..256 bytes of valid UTF-8 (R/message.R's check_func_name() says why),
+// 2 when the threshold is not one number >= 0 (NULL means 256 KiB; R/shm.R's
+// shm_threshold() says why; Inf: never). NULL also when nrow is NULL and cols has no row
+// names.
 SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP timeout_ms,
                            SEXP token, SEXP arena, SEXP threshold) {
-  if (TYPEOF(name) != STRSXP || XLENGTH(name) != 1 || STRING_ELT(name, 0) == NA_STRING)
+  double thr = 262144;
+  if (threshold != R_NilValue) {
+    int numeric = TYPEOF(threshold) == REALSXP || (TYPEOF(threshold) == INTSXP && !Rf_isFactor(threshold));
+    if (!numeric || XLENGTH(threshold) != 1) return Rf_ScalarInteger(2);
+    thr = Rf_asReal(threshold);
+    if (ISNAN(thr) || thr < 0) return Rf_ScalarInteger(2); // Inf: never shared memory
+  }
+  SEXP nr = nrow;
+  if (nr == R_NilValue) {
+    double n = frame_rows(cols);
+    if (n < 0) return R_NilValue;
+    nr = Rf_ScalarReal(n);
+  }
+  PROTECT(nr);
+  if (TYPEOF(name) != STRSXP || XLENGTH(name) != 1 || STRING_ELT(name, 0) == NA_STRING) {
+    UNPROTECT(1);
     return Rf_ScalarInteger(1);
+  }
   const char *nm = Rf_translateCharUTF8(STRING_ELT(name, 0));
   size_t nlen = strlen(nm);
-  if (nlen == 0 || nlen > 256 || !utf8_valid((const unsigned char *) nm, nlen))
+  if (nlen == 0 || nlen > 256 || !utf8_valid((const unsigned char *) nm, nlen)) {
+    UNPROTECT(1);
     return Rf_ScalarInteger(1);
+  }
   size_t toklen;
   const char *tok = mangoro_utf8_or_empty(token, &toklen);
-  if (toklen > INT_MAX / 2) return Rf_mkString("the token is too long");
+  if (toklen > INT_MAX / 2) {
+    UNPROTECT(1);
+    return Rf_mkString("the token is too long");
+  }
   int id = Rf_asLogical(with_id) == TRUE;
   double ms = Rf_asReal(timeout_ms);
   char idbuf[17] = "";
@@ -105,7 +144,7 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
     tlen += 9 + toklen;
   }
   if (tlen) text[tlen++] = '}';
-  SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nrow, arena, Rf_asReal(threshold)));
+  SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nr, arena, thr));
   if (TYPEOF(out) == RAWSXP || TYPEOF(out) == REALSXP) {
     if (id) Rf_setAttrib(out, Rf_install("id"), Rf_mkString(idbuf));
     if (TYPEOF(out) == REALSXP) {
@@ -115,6 +154,6 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
       UNPROTECT(1);
     }
   }
-  UNPROTECT(1);
+  UNPROTECT(2);
   return out;
 }

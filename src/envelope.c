@@ -168,7 +168,10 @@ SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
 // read in place (a data.frame or an error string; the reader covers every
 // type mangoro reads) and `payload` is NULL; for any other type `data` is NULL and
 // `payload` a copy of the payload (JSON for manifest, info and error).
-SEXP mangoro_c_message_decode(SEXP x, SEXP int64) {
+// With frame = TRUE a result whose data is a data.frame that needs no more
+// work in R (no int64 column that lost precision) is returned alone: the
+// synchronous call's fast path (R/client.R).
+SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame) {
   envelope_t e;
   R_xlen_t at;
   int st = parse(x, &e, &at, 1);
@@ -204,6 +207,12 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64) {
     }
   } else {
     SET_VECTOR_ELT(out, 6, payload_copy(x, &e));
+  }
+  SEXP data = VECTOR_ELT(out, 5);
+  if (Rf_asLogical(frame) == TRUE && (e.type == 2 || e.type == 7) && Rf_inherits(data, "data.frame") &&
+      Rf_getAttrib(data, Rf_install("mangoro_lossy_int64")) == R_NilValue) {
+    UNPROTECT(1);
+    return data;
   }
   UNPROTECT(1);
   return out;

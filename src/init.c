@@ -14,7 +14,7 @@ SEXP mangoro_c_shm_create(SEXP), mangoro_c_shm_write(SEXP, SEXP, SEXP), mangoro_
 static const R_CallMethodDef call_entries[] = {
   {"mangoro_c_envelope_pack", (DL_FUNC) &mangoro_c_envelope_pack, 4},
   {"mangoro_c_envelope_parse", (DL_FUNC) &mangoro_c_envelope_parse, 2},
-  {"mangoro_c_message_decode", (DL_FUNC) &mangoro_c_message_decode, 2},
+  {"mangoro_c_message_decode", (DL_FUNC) &mangoro_c_message_decode, 3},
   {"mangoro_c_message_encode", (DL_FUNC) &mangoro_c_message_encode, 4},
   {"mangoro_c_ipc_write", (DL_FUNC) &mangoro_c_ipc_write, 3},
   {"mangoro_c_arrow_kind", (DL_FUNC) &mangoro_c_arrow_kind, 1},

@@ -711,7 +711,7 @@ SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow) {
 
 // A call message: envelope header (type 1, `name`, the request header
 // `text`) and the Arrow stream of `cols`. When the stream is at least `thr`
-// bytes (never for NaN) and `arena` (a mapping from mangoro_shm_create, or
+// bytes (never for NaN or Inf) and `arena` (a mapping from mangoro_shm_create, or
 // NULL) can hold it, the stream is written straight into the arena's payload
 // at offset 0 (no raw vector) and its length is returned as a double; when it
 // is that big but does not fit, list(need = bytes); otherwise the socket
@@ -724,7 +724,7 @@ SEXP mangoro_encode_call(const char *name, size_t nlen, const char *text, size_t
   SEXP err = R_NilValue;
   int st = plan_stream(&pl, cols, nrow, &err);
   if (st != 0) return st < 0 ? err : R_NilValue;
-  if (ISNAN(thr) || (double) pl.stream < thr) return emit_message(&pre, &pl);
+  if (!(thr <= (double) pl.stream)) return emit_message(&pre, &pl); // NaN, Inf: the socket
   size_t cap = 0;
   unsigned char *base = arena == R_NilValue ? NULL : mangoro_shm_mapping_addr(arena, &cap);
   if (!base || cap < MANGORO_SHM_HEADER || pl.stream > cap - MANGORO_SHM_HEADER) {

@@ -26,7 +26,7 @@ void mangoro_envelope_header_put(unsigned char *p, int type, const char *name, s
 
 SEXP mangoro_c_envelope_pack(SEXP type, SEXP name, SEXP error, SEXP payload);
 SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy);
-SEXP mangoro_c_message_decode(SEXP x, SEXP int64);
+SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame);
 SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow);
 SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow);
 SEXP mangoro_c_arrow_kind(SEXP x);
