@@ -98,28 +98,23 @@ func (s *Server) info() wire.Info {
 	}
 }
 
-// callWithHeader runs a call under the header's deadline, registered under
-// its id (when it has one) so a MsgCancel can cancel it. The registration
-// ends with the call.
+// callWithHeader runs a call under the header's deadline (a callCtx),
+// registered under its id (when it has one) so a MsgCancel can cancel it.
+// The registration ends with the call.
 func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string, payload []byte, dst []byte) []byte {
 	if !h.HasTimeout && h.ID == "" {
 		return s.callInSlot(ctx, name, payload, dst) // a 0.1.0 client: nothing to set up
 	}
-	var cancel context.CancelFunc
-	if h.HasTimeout {
-		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
-	}
-	defer cancel()
+	c := newCallCtx(ctx, h.Timeout, h.HasTimeout)
+	defer c.release()
 	if h.ID != "" {
-		me := &inflight{cancel: cancel}
+		me := &inflight{cancel: c.cancel}
 		s.callsMu.Lock()
 		s.calls[h.ID] = me
 		_, early := s.tomb[h.ID]
 		s.callsMu.Unlock()
 		if early {
-			cancel() // its cancel overtook it (another receiver read it first)
+			c.cancel() // its cancel overtook it (another receiver read it first)
 		}
 		defer func() {
 			s.callsMu.Lock()
@@ -129,6 +124,7 @@ func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string,
 			s.callsMu.Unlock()
 		}()
 	}
+	ctx = c
 	return s.callInSlot(ctx, name, payload, dst)
 }
 
@@ -137,10 +133,14 @@ func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string,
 // runs the call in it.
 func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, dst []byte) []byte {
 	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		code := ctxCode(ctx)
-		return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
+	case s.slots <- struct{}{}: // a free slot: no need to ask for ctx.Done (see callCtx)
+	default:
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			code := ctxCode(ctx)
+			return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
+		}
 	}
 	s.busy.Add(1)
 	defer func() {
