@@ -89,7 +89,9 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   aio <- request(call$ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = call$cv)
   answered <- FALSE
   if (!is.null(id)) on.exit(if (!answered) abandon_call(call, aio, id))
-  if (unresolved(aio)) until_(call$cv, if (is.null(t)) .Machine$integer.max else min(t + 5, .Machine$integer.max))
+  # Always one wait, even for a reply already in: each reply signals the cv
+  # once, so each call takes its own signal and none is left for the next.
+  until_(call$cv, if (is.null(t)) .Machine$integer.max else min(t + 5, .Machine$integer.max))
   reply <- if (unresolved(aio)) wait_reply(aio, call, t, call_what(func_name), waited = TRUE) else collect_aio(aio)
   answered <- is.raw(reply) || !identical(unclass(reply), 5L) # 5: timed out
   if (!is.raw(reply)) stop(transport_error(reply, call_what(func_name), sock)) # an errorValue
@@ -527,9 +529,10 @@ abandon_call <- function(target, aio, id) {
 wait_reply <- function(aio, target, t, what = "the reply", waited = FALSE) {
   cv <- target$cv
   srv <- target$server
-  # Happy path: one wait, woken by the reply (the caller's, when `waited`).
+  # Happy path: one wait, woken by the reply (the caller's, when `waited`),
+  # taken even when the reply is already in, to take its signal.
   slice <- if (is.null(srv)) 1000L else .Machine$integer.max
-  if (!waited && unresolved(aio)) until_(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5))
+  if (!waited) until_(cv, min(slice, if (is.null(t)) .Machine$integer.max else t + 5))
   if (!unresolved(aio)) return(collect_aio(aio))
   deadline <- if (is.null(t)) Inf else mclock() + t
   while (unresolved(aio)) {

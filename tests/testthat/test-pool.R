@@ -128,6 +128,8 @@ test_that("a call on a worker that dies fails within a second with mangoro_serve
   expect_match(conditionMessage(e), sprintf("Worker %d of the pool", id))
   # The other worker takes the next calls.
   expect_identical(mangoro_rpc_call(pool, "wait", data.frame(ms = 1))$result, 1)
+  # The connection drops before the kernel reports the exit: wait for it.
+  pool$workers[[id]]$server$process$wait(5000)
   expect_identical(mangoro_pool_workers(pool)$state[id], "exited")
 })
 
