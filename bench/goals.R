@@ -21,6 +21,11 @@ ctx$srv <- mangoro_server_start(ctx$example)
 ctx$echo <- start_rawecho(ctx$rawecho)
 on.exit(bench_teardown(ctx), add = TRUE)
 rows <- rbind(scenario_small(ctx), scenario_bulk(ctx), scenario_lazy(ctx))
+# Only issue 13's goals are checked here; the other targets of bench/run.R
+# (0.1.0's own, e.g. payload rates) are shown as figures.
+not_issue13 <- rows$metric %in% c("payload rate", "memory: mem_alloc / argument bytes")
+rows$target[not_issue13] <- NA
+rows$pass[not_issue13] <- NA
 bench_teardown(ctx)
 elapsed <- as.numeric(difftime(Sys.time(), started, units = "secs"))
 targets <- rows[!is.na(rows$target), ]
@@ -31,6 +36,7 @@ md <- c(
           format(Sys.time(), "%Y-%m-%d %H:%M UTC", tz = "UTC"), elapsed,
           sub(" [0-9]+/.*", "", load_before), sub(" [0-9]+/.*", "", readLines("/proc/loadavg"))), "",
   sprintf("%d of %d goals met.", sum(targets$pass), nrow(targets)), "",
+  "The goal \"no slowdown (> 5%) of any 0.1.0 figure\" is checked by `Rscript bench/versus.R`, which runs 0.1.0 and this checkout side by side: [VERSUS.md](VERSUS.md).", "",
   "| scenario | metric | value | unit | floor | peer | checked | target | result |",
   "|---|---|---|---|---|---|---|---|---|",
   sprintf("| %s | %s | %s | %s | %s | %s | %s | %s %s%s | %s |", rows$scenario, rows$metric, fmt(rows$value), rows$unit,

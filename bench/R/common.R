@@ -92,6 +92,21 @@ raw_echo <- function(echo, msg) {
                                           recv_mode = "raw", timeout = 60000))
 }
 
+# Seconds taken by each of `n` rounds of `calls` (a named list of functions),
+# the calls of a round one after another: a matrix, one column per call.
+interleaved_times <- function(calls, n, warmup = 100L) {
+  for (i in seq_len(warmup)) for (f in calls) f()
+  tm <- matrix(0, n, length(calls), dimnames = list(NULL, names(calls)))
+  for (i in seq_len(n)) {
+    for (j in seq_along(calls)) {
+      t0 <- bench::hires_time()
+      calls[[j]]()
+      tm[i, j] <- bench::hires_time() - t0
+    }
+  }
+  tm
+}
+
 # Median and p95 of a bench::mark row, in seconds.
 bm_stats <- function(bm, i) {
   t <- as.numeric(bm$time[[i]])
