@@ -3,7 +3,12 @@
 // mangoro server process contract (rgoipc.RunProcess) so the bench starts it
 // the same way as a real server.
 //
-//	rawecho <url>
+//	rawecho <url> [<reply-file> <info-reply-file>]
+//
+// Given the two files it answers every request with the first, and info
+// requests (type 4) with the second, without reading the request: a server
+// that costs nothing, so a mangoro call against it measures the R client and
+// the transport alone (bench/PROFILE.md).
 package main
 
 import (
@@ -24,10 +29,20 @@ const workers = 32
 
 func main() {
 	logger := log.New(os.Stderr, "[rawecho] ", log.LstdFlags)
-	if len(os.Args) != 2 {
-		logger.Fatal("usage: rawecho <url>")
+	if len(os.Args) != 2 && len(os.Args) != 4 {
+		logger.Fatal("usage: rawecho <url> [<reply-file> <info-reply-file>]")
 	}
 	url := os.Args[1]
+	var reply, info []byte
+	if len(os.Args) == 4 {
+		var err error
+		if reply, err = os.ReadFile(os.Args[2]); err != nil {
+			logger.Fatal(err)
+		}
+		if info, err = os.ReadFile(os.Args[3]); err != nil {
+			logger.Fatal(err)
+		}
+	}
 	err := rgoipc.RunProcess(url, func(ctx context.Context, ready func(string)) error {
 		sock, err := rep.NewSocket()
 		if err != nil {
@@ -44,7 +59,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			go serve(ctx)
+			go serve(ctx, reply, info)
 		}
 		ready(url)
 		<-ctx.Done()
@@ -55,13 +70,20 @@ func main() {
 	}
 }
 
-// serve replies to each request with its own body: the message is sent back
-// as is, so no byte is copied in Go.
-func serve(ctx mangos.Context) {
+// serve replies to each request with its own body (sent back as is, so no
+// byte is copied in Go), or with the canned reply when there is one.
+func serve(ctx mangos.Context, reply, info []byte) {
 	for {
 		m, err := ctx.RecvMsg()
 		if err != nil {
 			return
+		}
+		switch {
+		case reply == nil:
+		case len(m.Body) > 0 && m.Body[0] == 4:
+			m.Body = append(m.Body[:0], info...)
+		default:
+			m.Body = append(m.Body[:0], reply...)
 		}
 		if err := ctx.SendMsg(m); err != nil {
 			m.Free()
