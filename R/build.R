@@ -345,17 +345,71 @@ user_paths <- function(output, files, module, pkgdir, rewritten = character()) {
 # sources, mangoro's Go sources outside vendor, the vendored module list, the
 # Go version and platform, the flags and the output path.
 build_key <- function(files, out, extra, go, module) {
-  ours <- list.files(file.path(module, c("pkg", "internal")), pattern = "\\.go$",
-                     recursive = TRUE, full.names = TRUE)
-  ours <- ours[!grepl("_test\\.go$", ours)]
-  sums <- tools::md5sum(c(files, ours, file.path(module, c("go.mod", "vendor/modules.txt"))))
-  text <- c(paste(basename(files), sums[files]), unname(sums[-seq_along(files)]),
+  ours <- go_sources_under(file.path(module, c("pkg", "internal")))
+  sums <- file_md5(c(files, ours, file.path(module, c("go.mod", "vendor/modules.txt"))))
+  text <- c(paste(basename(files), sums[seq_along(files)]), sums[-seq_along(files)],
             attr(go, "version"), unname(go), R.version$platform, extra, out,
-            as.character(utils::packageVersion("mangoro")))
+            unname(getNamespaceVersion("mangoro")))
   path <- tempfile("mangoro-key-")
   on.exit(unlink(path))
   writeLines(text, path, useBytes = TRUE)
   unname(tools::md5sum(path))
+}
+
+# An unchanged build must not reread mangoro's own Go sources each time, so
+# file hashes and directory listings are remembered for the session, each
+# with its file's (or directory's) size, mtime and ctime, and trusted while
+# those stay the same. Any write changes mtime and ctime; the one that could
+# hide is a write in the same tick of a coarse file-system clock (1-2 s on
+# some), so, as git does with "racily clean" files, what changed less than
+# `settle_secs` before it was read is not remembered.
+stat_memo <- new.env(parent = emptyenv())
+stat_memo$md5 <- character()
+stat_memo$md5_stat <- character()
+stat_memo$listing <- list()
+settle_secs <- 2
+
+file_stats <- function(paths, before, settle = settle_secs) {
+  info <- file.info(paths, extra_cols = FALSE)
+  mtime <- as.numeric(info$mtime)
+  ctime <- as.numeric(info$ctime)
+  list(stat = sprintf("%.0f %a %a", info$size, mtime, ctime), # %a: exact
+       settled = !is.na(mtime) & !is.na(ctime) &
+         pmax(mtime, ctime) < as.numeric(before) - settle)
+}
+
+# tools::md5sum() of `paths`, unnamed; NA for a missing file.
+file_md5 <- function(paths, settle = settle_secs) {
+  before <- Sys.time()
+  now <- file_stats(paths, before, settle)
+  known <- unname(stat_memo$md5[paths])
+  fresh <- is.na(known) | unname(stat_memo$md5_stat[paths]) != now$stat
+  if (any(fresh)) {
+    known[fresh] <- unname(tools::md5sum(paths[fresh]))
+    keep <- fresh & now$settled & !is.na(known)
+    stat_memo$md5[paths[keep]] <- known[keep]
+    stat_memo$md5_stat[paths[keep]] <- now$stat[keep]
+  }
+  known
+}
+
+# The non-test .go files anywhere under `roots`. A directory's mtime and
+# ctime change when an entry is added, removed or renamed in it.
+go_sources_under <- function(roots, settle = settle_secs) {
+  id <- paste(roots, collapse = "\n")
+  memo <- stat_memo$listing[[id]]
+  if (!is.null(memo) && identical(file_stats(memo$dirs, Sys.time())$stat, memo$stat)) {
+    return(memo$files)
+  }
+  before <- Sys.time()
+  files <- list.files(roots, pattern = "\\.go$", recursive = TRUE, full.names = TRUE)
+  files <- files[!grepl("_test\\.go$", files)]
+  dirs <- unique(c(roots, list.dirs(roots, full.names = TRUE, recursive = TRUE)))
+  now <- file_stats(dirs, before, settle)
+  if (all(now$settled)) {
+    stat_memo$listing[[id]] <- list(dirs = dirs, stat = now$stat, files = files)
+  }
+  files
 }
 
 # The stamp sits next to the binary (hidden), so an unchanged build is
