@@ -87,9 +87,9 @@
 mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL, ...,
                              goos = NULL, goarch = NULL, rebuild = FALSE, quiet = FALSE) {
   extra <- build_flags(...)
-  files <- build_sources(src)
-  rewritten <- old_arrow_imports(files, quiet)
-  on.exit(unlink(rewritten), add = TRUE)
+  sources <- build_sources(src)
+  files <- names(sources)
+  old <- old_arrow_imports(sources, quiet)
   platform <- go_platform(goos, goarch) # cross-compiling (R/cross.R)
   out <- if (is.null(out)) platform_output(build_output(NULL, src), platform) else build_output(out, src)
   go <- mangoro_go_binary()
@@ -103,6 +103,8 @@ mangoro_go_build <- function(src, out = NULL, gomaxprocs = NULL, gocache = NULL,
     return(out)
   }
 
+  rewritten <- rewrite_old_arrow(sources[old])
+  on.exit(unlink(rewritten), add = TRUE)
   pkgdir <- paste0("cmd/_mangoro/", substr(key, 1L, 12L))
   overlay <- write_overlay(files, module, pkgdir, rewritten)
   on.exit(unlink(overlay), add = TRUE)
@@ -159,7 +161,8 @@ build_flags <- function(...) {
   extra
 }
 
-# The .go files of `src`, as absolute paths, checked to be one package main.
+# The lines of each .go file of `src`, named by its absolute path, checked to
+# be one package main. Read once: the old-arrow scan and rewrite reuse them.
 build_sources <- function(src) {
   bad <- function(...) mangoro_abort(paste0(...), c("mangoro_input_error", "mangoro_build_error"))
   if (!is.character(src) || !length(src) || anyNA(src)) {
@@ -187,17 +190,18 @@ build_sources <- function(src) {
   if (anyDuplicated(basename(files))) {
     bad("Two files in `src` have the same name; a package's files must have distinct names.")
   }
-  pkgs <- vapply(files, go_package_name, "")
+  lines <- lapply(files, readLines, warn = FALSE, encoding = "UTF-8")
+  names(lines) <- files
+  pkgs <- vapply(lines, go_package_name, "")
   if (!all(pkgs == "main")) {
     bad("`src` must be a `package main` program; ",
         paste(sprintf("%s is package %s", basename(files), pkgs)[pkgs != "main"], collapse = ", "), ".")
   }
-  files
+  lines
 }
 
 # The package clause, skipping comments; "" when there is none.
-go_package_name <- function(file) {
-  lines <- readLines(file, warn = FALSE, encoding = "UTF-8")
+go_package_name <- function(lines) {
   clause <- grep("^\\s*package\\s+[A-Za-z_][A-Za-z0-9_]*", lines, value = TRUE)[1]
   if (is.na(clause)) "" else sub("^\\s*package\\s+([A-Za-z_][A-Za-z0-9_]*).*$", "\\1", clause)
 }
@@ -250,18 +254,21 @@ arrow_old_re <- "[\"`]github\\.com/apache/arrow/go(/[^\"`[:space:]]*)?[\"`]"
 arrow_v18_re <- "([\"`])github\\.com/apache/arrow/go/v18([/\"`])"
 arrow_new <- "github.com/apache/arrow-go/v18"
 
-# Returns, for each file that imports arrow's v18 package under its old path,
-# a temporary copy with the paths rewritten (named by the user's file). The
-# two paths have the same length, so lines and columns stay where they were.
-old_arrow_imports <- function(files, quiet) {
-  rewritten <- character()
+# The files (names of `sources`, see build_sources()) that import arrow's v18
+# package under its old path; older majors are an error. Most files never
+# name arrow's old repository: a fixed-string test skips them (and the lines
+# that do not) before any regular expression runs, so an unchanged build pays
+# almost nothing here.
+old_arrow_imports <- function(sources, quiet) {
   old <- character()
-  for (f in files) {
-    lines <- readLines(f, warn = FALSE)
-    found <- regmatches(lines, gregexpr(arrow_old_re, lines, useBytes = TRUE))
+  for (f in names(sources)) {
+    lines <- sources[[f]]
+    near <- which(grepl("github.com/apache/arrow/go", lines, fixed = TRUE, useBytes = TRUE))
+    if (!length(near)) next
+    found <- regmatches(lines[near], gregexpr(arrow_old_re, lines[near], useBytes = TRUE))
     if (!any(lengths(found))) next
     paths <- gsub("^.|.$", "", unlist(found), useBytes = TRUE)
-    line_of <- rep(seq_along(lines), lengths(found))
+    line_of <- rep(near, lengths(found))
     other <- !grepl("^github\\.com/apache/arrow/go/v18(/|$)", paths, useBytes = TRUE)
     if (any(other)) {
       mangoro_abort(
@@ -272,10 +279,6 @@ old_arrow_imports <- function(files, quiet) {
         "mangoro_build_error"
       )
     }
-    copy <- tempfile("mangoro-src-", fileext = ".go")
-    writeLines(gsub(arrow_v18_re, paste0("\\1", arrow_new, "\\2"), lines, useBytes = TRUE),
-               copy, useBytes = TRUE)
-    rewritten[f] <- copy
     old <- c(old, f)
   }
   if (length(old) && !quiet) {
@@ -283,6 +286,21 @@ old_arrow_imports <- function(files, quiet) {
             " arrow-go under its old path ",
             "github.com/apache/arrow/go/v18/...; building against the vendored ", arrow_new,
             " (the same API). To silence this message, change the imports to ", arrow_new, "/...")
+  }
+  old
+}
+
+# For each file of `sources` (as for old_arrow_imports()), a temporary copy
+# with the old paths rewritten, named by the user's file. The two paths have
+# the same length, so lines and columns stay where they were. Only a build
+# that runs the compiler writes them.
+rewrite_old_arrow <- function(sources) {
+  rewritten <- character()
+  for (f in names(sources)) {
+    copy <- tempfile("mangoro-src-", fileext = ".go")
+    writeLines(gsub(arrow_v18_re, paste0("\\1", arrow_new, "\\2"), sources[[f]], useBytes = TRUE),
+               copy, useBytes = TRUE)
+    rewritten[f] <- copy
   }
   rewritten
 }
@@ -327,17 +345,71 @@ user_paths <- function(output, files, module, pkgdir, rewritten = character()) {
 # sources, mangoro's Go sources outside vendor, the vendored module list, the
 # Go version and platform, the flags and the output path.
 build_key <- function(files, out, extra, go, module) {
-  ours <- list.files(file.path(module, c("pkg", "internal")), pattern = "\\.go$",
-                     recursive = TRUE, full.names = TRUE)
-  ours <- ours[!grepl("_test\\.go$", ours)]
-  sums <- tools::md5sum(c(files, ours, file.path(module, c("go.mod", "vendor/modules.txt"))))
-  text <- c(paste(basename(files), sums[files]), unname(sums[-seq_along(files)]),
+  ours <- go_sources_under(file.path(module, c("pkg", "internal")))
+  sums <- file_md5(c(files, ours, file.path(module, c("go.mod", "vendor/modules.txt"))))
+  text <- c(paste(basename(files), sums[seq_along(files)]), sums[-seq_along(files)],
             attr(go, "version"), unname(go), R.version$platform, extra, out,
-            as.character(utils::packageVersion("mangoro")))
+            unname(getNamespaceVersion("mangoro")))
   path <- tempfile("mangoro-key-")
   on.exit(unlink(path))
   writeLines(text, path, useBytes = TRUE)
   unname(tools::md5sum(path))
+}
+
+# An unchanged build must not reread mangoro's own Go sources each time, so
+# file hashes and directory listings are remembered for the session, each
+# with its file's (or directory's) size, mtime and ctime, and trusted while
+# those stay the same. Any write changes mtime and ctime; the one that could
+# hide is a write in the same tick of a coarse file-system clock (1-2 s on
+# some), so, as git does with "racily clean" files, what changed less than
+# `settle_secs` before it was read is not remembered.
+stat_memo <- new.env(parent = emptyenv())
+stat_memo$md5 <- character()
+stat_memo$md5_stat <- character()
+stat_memo$listing <- list()
+settle_secs <- 2
+
+file_stats <- function(paths, before, settle = settle_secs) {
+  info <- file.info(paths, extra_cols = FALSE)
+  mtime <- as.numeric(info$mtime)
+  ctime <- as.numeric(info$ctime)
+  list(stat = sprintf("%.0f %a %a", info$size, mtime, ctime), # %a: exact
+       settled = !is.na(mtime) & !is.na(ctime) &
+         pmax(mtime, ctime) < as.numeric(before) - settle)
+}
+
+# tools::md5sum() of `paths`, unnamed; NA for a missing file.
+file_md5 <- function(paths, settle = settle_secs) {
+  before <- Sys.time()
+  now <- file_stats(paths, before, settle)
+  known <- unname(stat_memo$md5[paths])
+  fresh <- is.na(known) | unname(stat_memo$md5_stat[paths]) != now$stat
+  if (any(fresh)) {
+    known[fresh] <- unname(tools::md5sum(paths[fresh]))
+    keep <- fresh & now$settled & !is.na(known)
+    stat_memo$md5[paths[keep]] <- known[keep]
+    stat_memo$md5_stat[paths[keep]] <- now$stat[keep]
+  }
+  known
+}
+
+# The non-test .go files anywhere under `roots`. A directory's mtime and
+# ctime change when an entry is added, removed or renamed in it.
+go_sources_under <- function(roots, settle = settle_secs) {
+  id <- paste(roots, collapse = "\n")
+  memo <- stat_memo$listing[[id]]
+  if (!is.null(memo) && identical(file_stats(memo$dirs, Sys.time())$stat, memo$stat)) {
+    return(memo$files)
+  }
+  before <- Sys.time()
+  files <- list.files(roots, pattern = "\\.go$", recursive = TRUE, full.names = TRUE)
+  files <- files[!grepl("_test\\.go$", files)]
+  dirs <- unique(c(roots, list.dirs(roots, full.names = TRUE, recursive = TRUE)))
+  now <- file_stats(dirs, before, settle)
+  if (all(now$settled)) {
+    stat_memo$listing[[id]] <- list(dirs = dirs, stat = now$stat, files = files)
+  }
+  files
 }
 
 # The stamp sits next to the binary (hidden), so an unchanged build is

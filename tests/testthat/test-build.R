@@ -90,6 +90,71 @@ test_that("an unchanged build does not run the compiler; a change or rebuild doe
   expect_match(processx::run(out)$stderr, "2")
 })
 
+test_that("the build key follows mangoro's own Go sources: edits, new and removed files", {
+  module <- withr::local_tempdir()
+  dir.create(file.path(module, "pkg", "a"), recursive = TRUE)
+  dir.create(file.path(module, "internal"))
+  dir.create(file.path(module, "vendor"))
+  writeLines("module mangoro", file.path(module, "go.mod"))
+  writeLines("# none", file.path(module, "vendor", "modules.txt"))
+  a <- file.path(module, "pkg", "a", "a.go")
+  writeLines("package a // 1", a)
+  user <- file.path(module, "main.go")
+  writeLines("package main", user)
+  go <- structure("/go", version = "1.23.0")
+  key <- function() build_key(user, "/out/prog", character(), go, module)
+
+  k1 <- key()
+  expect_identical(key(), k1)
+  writeLines("package a // 2", a) # same size, and likely the same clock tick
+  k2 <- key()
+  expect_false(k2 == k1)
+  b <- file.path(module, "internal", "b", "b.go")
+  dir.create(dirname(b))
+  writeLines("package b", b)
+  k3 <- key()
+  expect_false(k3 %in% c(k1, k2))
+  writeLines("package b", file.path(module, "internal", "b", "b_test.go")) # tests do not count
+  expect_identical(key(), k3)
+  unlink(b)
+  unlink(file.path(module, "internal", "b", "b_test.go"))
+  expect_identical(key(), k2)
+  writeLines("package main // 2", user)
+  expect_false(key() == k2)
+})
+
+test_that("remembered hashes and listings are dropped when a file or directory changes", {
+  dir <- withr::local_tempdir()
+  old <- Sys.time() - 3600
+  f <- file.path(dir, "x.go")
+  writeLines("package x // 1", f)
+  Sys.setFileTime(c(f, dir), old)
+  # settle = -Inf remembers even what just changed, so each answer below
+  # comes from noticing the change, not from rereading everything.
+  expect_identical(file_md5(f, settle = -Inf), unname(tools::md5sum(f)))
+  expect_identical(go_sources_under(dir, settle = -Inf), f)
+  expect_true(f %in% names(stat_memo$md5))
+  expect_true(dir %in% names(stat_memo$listing))
+
+  writeLines("package x // 2", f) # same size: the new mtime tells
+  expect_identical(file_md5(f, settle = -Inf), unname(tools::md5sum(f)))
+  g <- file.path(dir, "sub", "y.go")
+  dir.create(dirname(g))
+  writeLines("package y", g)
+  expect_setequal(go_sources_under(dir, settle = -Inf), c(f, g))
+  Sys.setFileTime(dirname(g), old)
+  expect_setequal(go_sources_under(dir, settle = -Inf), c(f, g))
+  unlink(g)
+  expect_identical(go_sources_under(dir, settle = -Inf), f)
+
+  # By default, what changed in the last seconds is read again each time.
+  h <- file.path(dir, "h.go")
+  writeLines("package h", h)
+  expect_identical(file_md5(h), unname(tools::md5sum(h)))
+  expect_false(h %in% names(stat_memo$md5))
+  expect_identical(file_md5(file.path(dir, "none.go")), NA_character_)
+})
+
 test_that("a build writes nothing under HOME", {
   skip_if_no_go()
   home <- local_fresh_home()
@@ -163,6 +228,10 @@ test_that("arrow's old v18 import path builds against the vendored arrow-go, wit
   expect_false(dir.exists(file.path(module, "cmd", "_mangoro")))
   # quiet = TRUE silences it with the rest.
   expect_silent(mangoro_go_build(src, file.path(dir, "old"), rebuild = TRUE, quiet = TRUE))
+  # An unchanged build still says so, without compiling.
+  msgs <- capture_messages(mangoro_go_build(src, file.path(dir, "old")))
+  expect_length(grep("old path github.com/apache/arrow/go/v18", msgs, fixed = TRUE), 1L)
+  expect_length(grep("up to date", msgs, fixed = TRUE), 1L)
 })
 
 test_that("compile errors in a file with the old arrow path point at the user's file and line", {
