@@ -32,12 +32,21 @@ go_binary_candidates <- function() {
     option = as_go(getOption("mangoro.go_path", "")),
     MANGORO_GO = as_go(Sys.getenv("MANGORO_GO")),
     GOROOT = as_go(Sys.getenv("GOROOT")),
-    PATH = unname(Sys.which(exe))
+    PATH = path_search(exe)
   )
   defaults <- getOption("mangoro.go_default_locations", default_go_locations(exe))
   found <- c(found, stats::setNames(defaults, rep("default", length(defaults))))
   found <- found[nzchar(found) & file.exists(found) & !dir.exists(found)]
   found[!duplicated(normalizePath(found, mustWork = FALSE))]
+}
+
+# The first `exe` on PATH, or "": what Sys.which() finds, without the shell
+# it starts (about 2 ms; this runs on every build, even an unchanged one).
+path_search <- function(exe) {
+  dirs <- strsplit(Sys.getenv("PATH"), .Platform$path.sep, fixed = TRUE)[[1L]]
+  hits <- file.path(dirs[nzchar(dirs)], exe)
+  hits <- hits[file.exists(hits) & !dir.exists(hits) & file.access(hits, 1L) == 0L]
+  if (length(hits)) hits[[1L]] else ""
 }
 
 default_go_locations <- function(exe) {

@@ -35,6 +35,21 @@ test_that("candidates come in the documented order: option, MANGORO_GO, GOROOT, 
   expect_equal(attr(go, "version"), "1.23.1")
 })
 
+test_that("the PATH search takes the first executable file named go, as the shell would", {
+  skip_on_os("windows")
+  root <- withr::local_tempdir()
+  dir.create(file.path(root, "a", "go"), recursive = TRUE)   # a directory named go
+  dir.create(file.path(root, "b"))
+  writeLines("#!/bin/sh", file.path(root, "b", "go"))          # not executable
+  real <- fake_go(file.path(root, "c"), "1.23.5")
+  later <- fake_go(file.path(root, "d"), "1.23.6")
+  local_no_real_go()
+  withr::local_envvar(PATH = paste(c(file.path(root, c("a", "", "b")), dirname(real), dirname(later)),
+                                   collapse = .Platform$path.sep))
+  cands <- go_binary_candidates()
+  expect_equal(unname(cands[names(cands) == "PATH"]), normalizePath(real))
+})
+
 test_that("too-old candidates are passed over for the first new-enough one", {
   skip_on_os("windows")
   root <- withr::local_tempdir()
