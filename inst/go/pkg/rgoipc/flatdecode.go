@@ -277,7 +277,7 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 			return &store[i], nil
 		}
 		if off < 0 || n < 0 || off > int64(len(m.body))-n {
-			return nil, fmt.Errorf("%w: Arrow stream: buffer %d (offset %d, length %d) outside the %d-byte body", wire.ErrMalformed, i, off, n, len(m.body))
+			return nil, fmt.Errorf("buffer %d (offset %d, length %d) lies outside the %d-byte message body", i, off, n, len(m.body))
 		}
 		store[i].Reset(m.body[off : off+n : off+n])
 		return &store[i], nil
