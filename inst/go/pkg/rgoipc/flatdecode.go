@@ -167,19 +167,22 @@ func (c *flatSchemaCache) lookup(key []byte) *flatSchema {
 // A field that names an extension type is not cached: whether arrow-go
 // turns it into that type depends on what is registered at the time.
 func (c *flatSchemaCache) add(payload []byte, schema *arrow.Schema) {
-	kinds := make([]uint8, schema.NumFields())
+	prefix, n, err := messageFrame(payload)
+	if err != nil || n == 0 || endian.IsBigEndian {
+		return
+	}
+	key := payload[:prefix+int(n)]
+	if c.lookup(key) != nil {
+		return
+	}
 	nbufs := 0
-	for i, f := range schema.Fields() {
+	for i := 0; i < schema.NumFields(); i++ {
+		f := schema.Field(i)
 		k := flatKind(f.Type)
 		if k < 0 || f.Metadata.FindKey(ipc.ExtensionTypeKeyName) >= 0 {
 			return
 		}
-		kinds[i] = uint8(k)
 		nbufs += flatBuffers[k]
-	}
-	prefix, n, err := messageFrame(payload)
-	if err != nil || n == 0 || endian.IsBigEndian {
-		return
 	}
 	m, _, err := nextMessage(payload)
 	if err != nil || m.kind != fbHeaderSchema {
@@ -189,9 +192,9 @@ func (c *flatSchemaCache) add(payload []byte, schema *arrow.Schema) {
 	if p, _ := v.field(m.header, 0, 2); p >= 0 && binary.LittleEndian.Uint16(m.meta[p:]) != 0 {
 		return // not little-endian: arrow-go swaps the data
 	}
-	key := payload[:prefix+int(n)]
-	if c.lookup(key) != nil {
-		return
+	kinds := make([]uint8, schema.NumFields())
+	for i := range kinds {
+		kinds[i] = uint8(flatKind(schema.Field(i).Type))
 	}
 	e := &flatSchema{key: bytes.Clone(key), bodyLen: len(m.body), schema: schema, kinds: kinds, nbufs: nbufs}
 	c.slots[c.next.Add(1)%uint32(len(c.slots))].Store(e)
@@ -230,8 +233,8 @@ func (c *flatSchemaCache) decode(payload []byte) (rec arrow.RecordBatch, ok bool
 // null_count != 0, no values buffer for an empty fixed-width column, an
 // empty buffer for a zero-length entry whatever its offset.
 func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
-	v := fbVerifier{buf: m.meta}
-	rb := m.header
+	meta, rb := m.meta, m.header
+	v := fbVerifier{buf: meta}
 	// Compressed bodies and variadic (view) buffers are arrow-go's to read.
 	if p, _ := v.field(rb, 3, 4); p >= 0 {
 		return nil, false, nil
@@ -248,9 +251,8 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 	}
 	var rows int64
 	if p, _ := v.field(rb, 0, 8); p >= 0 {
-		rows = int64(binary.LittleEndian.Uint64(m.meta[p:]))
+		rows = int64(binary.LittleEndian.Uint64(meta[p:]))
 	}
-	meta := m.meta
 	// A negative length asks NewRecordBatch to take the first column's.
 	if rows < 0 {
 		rows = 0
@@ -258,8 +260,8 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 			rows = int64(binary.LittleEndian.Uint64(meta[nodes:]))
 		}
 	}
-	store := make([]memory.Buffer, e.nbufs)
-	ptrs := make([]*memory.Buffer, e.nbufs)
+	b := batchBuffers{meta: meta, at: bufs, body: m.body,
+		store: make([]memory.Buffer, e.nbufs), ptrs: make([]*memory.Buffer, e.nbufs)}
 	cols := make([]arrow.Array, len(e.kinds))
 	defer func() {
 		for _, c := range cols {
@@ -268,20 +270,6 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 			}
 		}
 	}()
-	// buffer aliases the i-th body buffer, capped so no column reads past it.
-	buffer := func(i int) (*memory.Buffer, error) {
-		p := bufs + 16*i
-		off := int64(binary.LittleEndian.Uint64(meta[p:]))
-		n := int64(binary.LittleEndian.Uint64(meta[p+8:]))
-		if n == 0 {
-			return &store[i], nil
-		}
-		if off < 0 || n < 0 || off > int64(len(m.body))-n {
-			return nil, fmt.Errorf("buffer %d (offset %d, length %d) lies outside the %d-byte message body", i, off, n, len(m.body))
-		}
-		store[i].Reset(m.body[off : off+n : off+n])
-		return &store[i], nil
-	}
 	ib := 0
 	for i, k := range e.kinds {
 		f := e.schema.Field(i)
@@ -291,45 +279,69 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 		if length < 0 || length != rows {
 			return nil, true, fmt.Errorf("%w: column %d has %d rows, the batch %d", wire.ErrMalformed, i, length, rows)
 		}
-		first := ib
+		var bs []*memory.Buffer
 		var err error
-		if k != flatNull {
-			if nulls != 0 {
-				ptrs[ib], err = buffer(ib)
+		switch k {
+		case flatFixed:
+			if err = b.take(ib, nulls != 0); err == nil {
+				err = b.take(ib+1, length != 0)
 			}
-			ib++
-		}
-		switch {
-		case err != nil:
-		case k == flatFixed && length != 0:
-			ptrs[ib], err = buffer(ib)
-			ib++
+			if err == nil && length != 0 {
+				err = checkFixed(f.Type, b.ptrs[ib+1].Len(), length)
+			}
+			bs = b.ptrs[ib : ib+2 : ib+2]
+		case flatBinary:
+			if err = b.take(ib, nulls != 0); err == nil {
+				err = b.take(ib+1, true)
+			}
 			if err == nil {
-				err = checkFixed(f.Type, ptrs[ib-1].Len(), length)
+				err = b.take(ib+2, true)
 			}
-		case k == flatFixed:
-			ib++
-		case k == flatBinary:
-			if ptrs[ib], err = buffer(ib); err == nil {
-				ptrs[ib+1], err = buffer(ib + 1)
-			}
-			ib += 2
 			if err == nil {
-				err = checkBinaryEnds(f.Type, ptrs[ib-2].Bytes(), ptrs[ib-1].Len(), length)
+				err = checkBinaryEnds(f.Type, b.ptrs[ib+1].Bytes(), b.ptrs[ib+2].Len(), length)
 			}
+			bs = b.ptrs[ib : ib+3 : ib+3]
 		}
 		if err != nil {
 			return nil, true, fmt.Errorf("%w: column %q: %w", wire.ErrMalformed, f.Name, err)
 		}
-		var bs []*memory.Buffer
-		if k != flatNull {
-			bs = ptrs[first:ib:ib]
-		}
+		ib += flatBuffers[k]
 		d := array.NewData(f.Type, int(length), bs, nil, int(nulls), 0)
 		cols[i] = array.MakeFromData(d)
 		d.Release()
 	}
 	return array.NewRecordBatch(e.schema, cols, rows), true, nil
+}
+
+// batchBuffers hands out the body buffers of one batch message.
+type batchBuffers struct {
+	meta  []byte
+	at    int // the Buffer vector in meta
+	body  []byte
+	store []memory.Buffer // one allocation for all buffers
+	ptrs  []*memory.Buffer
+}
+
+// take sets ptrs[i] to the i-th buffer when want (else it stays nil, as
+// arrow-go leaves an absent validity or empty values buffer). The buffer
+// aliases the body, capped so that no column reads past it.
+func (b *batchBuffers) take(i int, want bool) error {
+	if !want {
+		return nil
+	}
+	p := b.at + 16*i
+	off := int64(binary.LittleEndian.Uint64(b.meta[p:]))
+	n := int64(binary.LittleEndian.Uint64(b.meta[p+8:]))
+	b.ptrs[i] = &b.store[i]
+	if n == 0 {
+		return nil // empty, whatever the offset says
+	}
+	if off < 0 || n < 0 || off > int64(len(b.body))-n {
+		b.ptrs[i] = nil
+		return fmt.Errorf("buffer %d (offset %d, length %d) lies outside the %d-byte message body", i, off, n, len(b.body))
+	}
+	b.store[i].Reset(b.body[off : off+n : off+n])
+	return nil
 }
 
 // checkFixed refuses a values buffer too short for length elements, which

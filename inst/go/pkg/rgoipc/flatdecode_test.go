@@ -455,3 +455,31 @@ func TestDecodeRecordFastConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The cache keeps nothing of the request it learnt from: the server reuses
+// request buffers once a call is done.
+func TestDecodeRecordFastCacheOwnsItsBytes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	md := arrow.NewMetadata([]string{"k"}, []string{"v"})
+	s := arrow.NewSchema([]arrow.Field{{Name: "when", Type: &arrow.TimestampType{Unit: arrow.Second, TimeZone: "Asia/Tokyo"}, Nullable: true}}, &md)
+	orig := ipcStream(t, mem, s, nil, `[{"when": 1}]`)
+	req := bytes.Clone(orig)
+	c := new(flatSchemaCache)
+	rec, err := decodeRecordCached(req, mem, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	for i := range req {
+		req[i] = 0xAA
+	}
+	rec, ok, err := c.decode(bytes.Clone(orig))
+	if !ok || err != nil {
+		t.Fatalf("fast path not taken after the first request's bytes changed: ok %v, err %v", ok, err)
+	}
+	defer rec.Release()
+	if !rec.Schema().Equal(s) || !rec.Schema().Metadata().Equal(md) {
+		t.Fatalf("cached schema changed with the request bytes: %v", rec.Schema())
+	}
+}
