@@ -3,14 +3,15 @@ package rgoipc
 // A cached-schema fast path for the common request: one schema message, one
 // record batch of flat columns, end of stream. It is written by hand
 // because arrow-go's ipc.Reader parses the schema flatbuffer again for every
-// stream (about a third of a small call's server time), and no arrow-go API
-// loads one record batch message against a schema parsed earlier. The
-// schema is still parsed by arrow-go, once: on a miss decodeRecord takes the
-// ipc.Reader path and caches what it parsed, found next time by the bytes
-// of the schema message. The batch is loaded exactly as arrow-go's loader
-// does (same buffers, same nil-for-empty rules); anything the fast path
-// does not recognise goes the ipc.Reader way, so both paths accept and
-// refuse the same streams.
+// stream (most of the cost of decoding a small request: 58 allocations of
+// which this path keeps 13), and no arrow-go API loads one record batch
+// message against a schema parsed earlier. The schema is still parsed by
+// arrow-go, once: on a miss decodeRecord takes the ipc.Reader path and
+// caches what it parsed, found next time by the bytes of the schema
+// message. The batch is loaded as arrow-go's loader does (same buffers,
+// same nil-for-empty rules); whatever this path does not recognise goes
+// the ipc.Reader way, so both paths accept and refuse the same streams
+// (TestDecodeRecordFastMatchesReader, FuzzDecodeRecordFast).
 
 import (
 	"bytes"
