@@ -119,6 +119,18 @@ func checkColumns(rec arrow.RecordBatch) error {
 // stream with a schema and no batches.
 func emptyColumns(schema *arrow.Schema, mem memory.Allocator) []arrow.Array {
 	cols := make([]arrow.Array, schema.NumFields())
+	defer func() {
+		// MakeArrayOfNull panics on some types (string_view); decodeRecord
+		// recovers, but the columns made before would leak.
+		if p := recover(); p != nil {
+			for _, c := range cols {
+				if c != nil {
+					c.Release()
+				}
+			}
+			panic(p)
+		}
+	}()
 	for i, f := range schema.Fields() {
 		cols[i] = array.MakeArrayOfNull(mem, f.Type, 0)
 	}
