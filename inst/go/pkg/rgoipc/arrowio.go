@@ -2,8 +2,6 @@ package rgoipc
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -27,7 +25,13 @@ var emptySchema = arrow.NewSchema(nil, nil)
 // arguments. The record's buffers alias payload (no copy), so payload must
 // stay untouched while the record lives. Every failure, including a panic
 // inside arrow-go on hostile input, returns an error wrapping wire.ErrMalformed.
-func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, err error) {
+func decodeRecord(payload []byte, mem memory.Allocator) (arrow.RecordBatch, error) {
+	return decodeRecordCached(payload, mem, &requestSchemas)
+}
+
+// decodeRecordCached is decodeRecord with the schema cache to use (see
+// flatdecode.go); nil reads every stream with ipc.Reader.
+func decodeRecordCached(payload []byte, mem memory.Allocator, cache *flatSchemaCache) (rec arrow.RecordBatch, err error) {
 	if len(payload) == 0 {
 		return array.NewRecordBatch(emptySchema, nil, 0), nil
 	}
@@ -46,6 +50,15 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 			}
 		}
 	}()
+	if cache != nil {
+		var ok bool
+		if rec, ok, err = cache.decode(payload); ok {
+			if err != nil {
+				return nil, err
+			}
+			return rec, checkColumns(rec)
+		}
+	}
 	// Decoding itself allocates little (the data is aliased); the budget
 	// stops hostile metadata (e.g. a huge "uncompressed size") from making
 	// us allocate more than a small multiple of what was actually sent.
@@ -76,28 +89,48 @@ func decodeRecord(payload []byte, mem memory.Allocator) (rec arrow.RecordBatch, 
 		}
 	case 1:
 		rec, batches = batches[0], nil
+		if cache != nil {
+			cache.add(payload, rec.Schema())
+		}
 	default:
 		rec, err = concatBatches(r.Schema(), batches, mem)
 		if err != nil {
 			return nil, err
 		}
 	}
+	return rec, checkColumns(rec)
+}
+
+// checkColumns checks every column's length and layout (checkLayout).
+func checkColumns(rec arrow.RecordBatch) error {
 	n := rec.NumRows()
 	for i, col := range rec.Columns() {
 		if int64(col.Len()) != n {
-			return nil, fmt.Errorf("%w: column %d has %d rows, the batch %d", wire.ErrMalformed, i, col.Len(), n)
+			return fmt.Errorf("%w: column %d has %d rows, the batch %d", wire.ErrMalformed, i, col.Len(), n)
 		}
 		if err := checkLayout(col.Data()); err != nil {
-			return nil, fmt.Errorf("%w: column %q: %w", wire.ErrMalformed, rec.ColumnName(i), err)
+			return fmt.Errorf("%w: column %q: %w", wire.ErrMalformed, rec.ColumnName(i), err)
 		}
 	}
-	return rec, nil
+	return nil
 }
 
 // emptyColumns returns zero-length columns (owned by the caller) for a
 // stream with a schema and no batches.
 func emptyColumns(schema *arrow.Schema, mem memory.Allocator) []arrow.Array {
 	cols := make([]arrow.Array, schema.NumFields())
+	defer func() {
+		// MakeArrayOfNull panics on some types (string_view); decodeRecord
+		// recovers, but the columns made before would leak.
+		if p := recover(); p != nil {
+			for _, c := range cols {
+				if c != nil {
+					c.Release()
+				}
+			}
+			panic(p)
+		}
+	}()
 	for i, f := range schema.Fields() {
 		cols[i] = array.MakeArrayOfNull(mem, f.Type, 0)
 	}
@@ -173,40 +206,15 @@ func (r *sliceMessageReader) Message() (*ipc.Message, error) {
 	if len(r.data) == 0 {
 		return nil, io.EOF
 	}
-	if len(r.data) < 4 {
-		return nil, errors.New("truncated message prefix")
-	}
-	n := binary.LittleEndian.Uint32(r.data)
-	r.data = r.data[4:]
-	if n == ipcContinuation {
-		if len(r.data) < 4 {
-			return nil, errors.New("truncated message length")
-		}
-		n = binary.LittleEndian.Uint32(r.data)
-		r.data = r.data[4:]
-	}
-	if n == 0 {
-		r.data = nil
-		return nil, io.EOF // end-of-stream marker
-	}
-	if uint64(n) > uint64(len(r.data)) {
-		return nil, fmt.Errorf("message metadata length %d exceeds the %d bytes left", n, len(r.data))
-	}
-	if err := verifyMessageMeta(r.data[:n]); err != nil {
+	m, rest, err := nextMessage(r.data)
+	if err != nil {
 		return nil, err
 	}
-	meta := memory.NewBufferBytes(r.data[:n])
-	r.data = r.data[n:]
-	// The body length lives in the flatbuffer; parse it before slicing.
-	probe := ipc.NewMessage(meta, memory.NewBufferBytes(nil))
-	bodyLen := probe.BodyLen()
-	probe.Release()
-	if bodyLen < 0 || bodyLen > int64(len(r.data)) {
-		return nil, fmt.Errorf("message body length %d exceeds the %d bytes left", bodyLen, len(r.data))
+	r.data = rest
+	if m.meta == nil {
+		return nil, io.EOF // end-of-stream marker; what follows is ignored
 	}
-	body := memory.NewBufferBytes(r.data[:bodyLen])
-	r.data = r.data[bodyLen:]
-	r.cur = ipc.NewMessage(meta, body)
+	r.cur = ipc.NewMessage(memory.NewBufferBytes(m.meta), memory.NewBufferBytes(m.body))
 	return r.cur, nil
 }
 

@@ -112,6 +112,15 @@ func checkLayout(d arrow.ArrayData) error {
 				return fmt.Errorf("dictionary index %d out of range [0, %d)", v, size)
 			}
 		}
+	case arrow.FixedWidthDataType:
+		// Other fixed-width types: arrow-go's constructors slice values up
+		// to the buffer's capacity, so a short buffer would read its
+		// neighbours in the message body.
+		if bw := dt.BitWidth(); bw >= 8 && end > 0 {
+			if b := buf(1); b == nil || b.Len()/(bw/8) < end {
+				return fmt.Errorf("data buffer too short for %d elements of %d bits", n, bw)
+			}
+		}
 	}
 	return nil
 }
