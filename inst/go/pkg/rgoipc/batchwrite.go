@@ -397,10 +397,11 @@ func (f *fbBackward) endVector(n int) int {
 // slots holds each field's offset (0: absent). Writes the soffset to the
 // vtable, then the vtable itself (field offsets, table size, vtable size),
 // and returns the table's offset. Trailing absent fields are not in the
-// vtable; a Builder would reuse an identical earlier vtable, but the
-// RecordBatch and Message vtables never are identical (their first fields
-// differ: absent or 12 against version at 9..12 with header_type right
-// after it).
+// vtable. A Builder would reuse an identical earlier vtable instead of
+// writing one; ours never are identical: RecordBatch's fields sit at
+// [length 12 or absent, nodes 8, buffers 4]; Message's has a fourth field
+// (bodyLength) unless the body is empty, and then sits at [version 10,
+// header_type 9, header 4].
 func (f *fbBackward) endTable(objEnd int, slots []int) int {
 	f.uint32(0) // soffset, patched below
 	obj := f.off()
