@@ -254,12 +254,16 @@ func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator)
 		}
 	}()
 	if msg := replySchemas.message(rec.Schema(), mem); msg != nil {
+		buf.Write(msg)
+		if writeBatch(buf, rec) { // flat columns: batchwrite.go
+			buf.Write(endOfStream[:])
+			return nil
+		}
 		p, err := ipc.GetRecordBatchPayload(rec, ipc.WithAllocator(mem))
 		if err != nil {
 			return fmt.Errorf("rgoipc: writing result: %w", err)
 		}
 		defer p.Release()
-		buf.Write(msg)
 		if _, err := p.WritePayload(buf); err != nil {
 			return fmt.Errorf("rgoipc: writing result: %w", err)
 		}
