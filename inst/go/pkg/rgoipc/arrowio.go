@@ -304,7 +304,7 @@ type cachedSchema struct {
 // schema holds a dictionary (dictionary batches need arrow-go's Writer).
 func (c *schemaCache) message(schema *arrow.Schema, mem memory.Allocator) []byte {
 	for i := range c.slots {
-		if e := c.slots[i].Load(); e != nil && (e.schema == schema || e.schema.Equal(schema) && e.schema.Metadata().Equal(schema.Metadata())) {
+		if e := c.slots[i].Load(); e != nil && (e.schema == schema || e.schema.Equal(schema) && sameMetadata(e.schema.Metadata(), schema.Metadata())) {
 			return e.msg
 		}
 	}
@@ -322,6 +322,15 @@ func (c *schemaCache) message(schema *arrow.Schema, mem memory.Allocator) []byte
 	e := &cachedSchema{schema: schema, msg: b.Bytes()}
 	c.slots[c.next.Add(1)%uint32(len(c.slots))].Store(e)
 	return e.msg
+}
+
+// sameMetadata is Metadata.Equal without its sort when both are empty (the
+// usual case; results build a new schema every call).
+func sameMetadata(a, b arrow.Metadata) bool {
+	if a.Len() == 0 && b.Len() == 0 {
+		return true
+	}
+	return a.Equal(b)
 }
 
 // hasDictionary reports whether t is or holds a dictionary type.

@@ -15,8 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// flatTypes are the types writeBatch covers.
-var flatTypes = []arrow.DataType{
+// writeBatchTypes are the types writeBatch covers.
+var writeBatchTypes = []arrow.DataType{
 	arrow.FixedWidthTypes.Boolean,
 	arrow.PrimitiveTypes.Int8, arrow.PrimitiveTypes.Int16, arrow.PrimitiveTypes.Int32, arrow.PrimitiveTypes.Int64,
 	arrow.PrimitiveTypes.Uint8, arrow.PrimitiveTypes.Uint16, arrow.PrimitiveTypes.Uint32, arrow.PrimitiveTypes.Uint64,
@@ -219,7 +219,7 @@ func TestWriteBatchMatchesWriter(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	md := arrow.NewMetadata([]string{"origin", "k"}, []string{"mangoro", "v"})
-	for _, dt := range flatTypes {
+	for _, dt := range writeBatchTypes {
 		for _, n := range []int{0, 1, 3, 9, 65} {
 			for _, nulls := range []string{"none", "ones", "some", "all", "unknown"} {
 				for _, bufs := range []string{"exact", "pad64", "long"} {
@@ -268,8 +268,8 @@ func TestWriteBatchShapes(t *testing.T) {
 			return array.NewRecordBatch(arrow.NewSchema(nil, nil), nil, 0)
 		}},
 		{"every type side by side", func() arrow.RecordBatch {
-			cols := make([]arrow.Array, len(flatTypes))
-			for i, dt := range flatTypes {
+			cols := make([]arrow.Array, len(writeBatchTypes))
+			for i, dt := range writeBatchTypes {
 				cols[i] = genArray(rng, mem, dt, 9, some)
 			}
 			return newRecord(nil, cols...)
@@ -386,7 +386,7 @@ func TestWriteBatchRandom(t *testing.T) {
 		for i := range cols {
 			o := genOpts{nulls: nulls[rng.Intn(len(nulls))], bufs: bufs[rng.Intn(len(bufs))], shifted: rng.Intn(2) == 0}
 			extra := rng.Intn(20)
-			a := genArray(rng, mem, flatTypes[rng.Intn(len(flatTypes))], n+extra, o)
+			a := genArray(rng, mem, writeBatchTypes[rng.Intn(len(writeBatchTypes))], n+extra, o)
 			off := rng.Intn(extra + 1)
 			cols[i] = array.NewSlice(a, int64(off), int64(off+n))
 			a.Release()
