@@ -14,6 +14,7 @@ bench_source("small.R", "bulk.R", "concurrency.R", "build.R", "startup.R",
              "native.R", "go.R", "profile.R", "lazy.R", "report.R")
 
 started <- Sys.time()
+load_before <- readLines("/proc/loadavg")
 ctx <- bench_setup(bench_dir)
 on.exit(bench_teardown(ctx), add = TRUE)
 
@@ -45,6 +46,8 @@ if (nzchar(save_to)) {
                ctx = as.list(ctx)[setdiff(names(ctx), c("srv", "echo"))]), save_to)
 }
 write_report(results, ctx, elapsed, file.path(bench_dir, "README.md"))
+write_goals(do.call(rbind, results[c("small", "bulk", "lazy")]), "Rscript bench/run.R", elapsed,
+            load_before, file.path(bench_dir, "GOALS.md"))
 plot_results(results, file.path(bench_dir, "results.png"))
 step(sprintf("wrote %s and %s in %.0f s", file.path(bench_dir, "README.md"),
              file.path(bench_dir, "results.png"), elapsed))

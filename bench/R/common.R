@@ -93,12 +93,15 @@ raw_echo <- function(echo, msg) {
 }
 
 # Seconds taken by each of `n` rounds of `calls` (a named list of functions),
-# the calls of a round one after another: a matrix, one column per call.
+# the calls of a round one after another, in an order that turns each round
+# (so each call follows each other one as often): a matrix, one column per
+# call.
 interleaved_times <- function(calls, n, warmup = 100L) {
   for (i in seq_len(warmup)) for (f in calls) f()
-  tm <- matrix(0, n, length(calls), dimnames = list(NULL, names(calls)))
+  k <- length(calls)
+  tm <- matrix(0, n, k, dimnames = list(NULL, names(calls)))
   for (i in seq_len(n)) {
-    for (j in seq_along(calls)) {
+    for (j in (seq_len(k) + i) %% k + 1L) {
       t0 <- bench::hires_time()
       calls[[j]]()
       tm[i, j] <- bench::hires_time() - t0

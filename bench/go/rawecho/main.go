@@ -3,10 +3,12 @@
 // mangoro server process contract (rgoipc.RunProcess) so the bench starts it
 // the same way as a real server.
 //
-//	rawecho <url> [<reply-file> <info-reply-file>]
+//	rawecho <url> [<reply-file> <info-reply-file> <manifest-reply-file>]
 //
-// Given the two files it answers every request with the first, and info
-// requests (type 4) with the second, without reading the request: a server
+// Given the three files it answers every request with the first, info
+// requests (type 4) with the second and manifest requests (type 0) with the
+// third, without reading the request (so mangoro_server_start() can start
+// it): a server
 // that costs nothing, so a mangoro call against it measures the R client and
 // the transport alone (bench/PROFILE.md).
 package main
@@ -29,19 +31,17 @@ const workers = 32
 
 func main() {
 	logger := log.New(os.Stderr, "[rawecho] ", log.LstdFlags)
-	if len(os.Args) != 2 && len(os.Args) != 4 {
-		logger.Fatal("usage: rawecho <url> [<reply-file> <info-reply-file>]")
+	if len(os.Args) != 2 && len(os.Args) != 5 {
+		logger.Fatal("usage: rawecho <url> [<reply-file> <info-reply-file> <manifest-reply-file>]")
 	}
 	url := os.Args[1]
-	var reply, info []byte
-	if len(os.Args) == 4 {
-		var err error
-		if reply, err = os.ReadFile(os.Args[2]); err != nil {
+	var canned [][]byte // reply, info, manifest
+	for _, f := range os.Args[2:] {
+		b, err := os.ReadFile(f)
+		if err != nil {
 			logger.Fatal(err)
 		}
-		if info, err = os.ReadFile(os.Args[3]); err != nil {
-			logger.Fatal(err)
-		}
+		canned = append(canned, b)
 	}
 	err := rgoipc.RunProcess(url, func(ctx context.Context, ready func(string)) error {
 		sock, err := rep.NewSocket()
@@ -59,7 +59,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			go serve(ctx, reply, info)
+			go serve(ctx, canned)
 		}
 		ready(url)
 		<-ctx.Done()
@@ -71,19 +71,21 @@ func main() {
 }
 
 // serve replies to each request with its own body (sent back as is, so no
-// byte is copied in Go), or with the canned reply when there is one.
-func serve(ctx mangos.Context, reply, info []byte) {
+// byte is copied in Go), or with a canned reply when there are some.
+func serve(ctx mangos.Context, canned [][]byte) {
 	for {
 		m, err := ctx.RecvMsg()
 		if err != nil {
 			return
 		}
 		switch {
-		case reply == nil:
+		case canned == nil:
 		case len(m.Body) > 0 && m.Body[0] == 4:
-			m.Body = append(m.Body[:0], info...)
+			m.Body = append(m.Body[:0], canned[1]...)
+		case len(m.Body) > 0 && m.Body[0] == 0:
+			m.Body = append(m.Body[:0], canned[2]...)
 		default:
-			m.Body = append(m.Body[:0], reply...)
+			m.Body = append(m.Body[:0], canned[0]...)
 		}
 		if err := ctx.SendMsg(m); err != nil {
 			m.Free()
