@@ -463,10 +463,8 @@ as_timeout <- function(timeout) {
 check_message_size <- function(msg, target, timeout = NULL) {
   info <- target$info
   if (is.null(info) && !is.null(target$bare)) info <- bare_socket_info(target, timeout)
-  max <- info$max_message_size
-  if (is.numeric(max) && length(max) == 1L && length(msg) > max) {
-    stop(message_too_large_error(length(msg), max))
-  }
+  max <- max_size(info)
+  if (length(msg) > max) stop(message_too_large_error(length(msg), max))
 }
 
 bare_socket_info <- function(target, timeout) {

@@ -41,17 +41,12 @@ message_encode_call <- function(func_name, data, header = "") {
 # "" when there is nothing to say. Used for every request R sends, pool
 # workers included (R/pool.R).
 request_header <- function(id = NULL, timeout_ms = NULL, token = NULL) {
-  parts <- c(
-    if (!is.null(id)) sprintf('"id":"%s"', id),
-    if (!is.null(timeout_ms)) sprintf('"timeout_ms":%.0f', as.double(timeout_ms)),
-    if (!is.null(token)) paste0('"token":', token_json(token))
-  )
-  if (is.null(parts)) return("")
-  paste0("{", paste(parts, collapse = ","), "}")
+  .Call(mangoro_c_request_header, id, if (is.null(timeout_ms)) NA_real_ else as.double(timeout_ms),
+        token_json(token))
 }
 
-# A fresh call id: 16 random hex digits.
-new_call_id <- function() nanonext::random(8L)
+# A fresh call id: 16 hex digits, never repeated in a session (src/call.c).
+new_call_id <- function() .Call(mangoro_c_new_call_id)
 
 # A cancel request (type 5) for call `id`.
 message_encode_cancel <- function(id, header = "") {

@@ -312,12 +312,6 @@ pool_manifest <- function(pool, w, timeout) {
   json_parse(message_payload(reply, "manifest"), simplify = FALSE)
 }
 
-# The request header of a secure pool: {"token": ...} (CONTRACT.md part 2).
-# The lead reconciles it with the client's header function when merging.
-pool_header <- function(token) {
-  as.character(jsonlite::toJSON(list(token = token), auto_unbox = TRUE))
-}
-
 # A call message to a pool worker: the header goes in the envelope's text
 # field (the C encoder leaves it empty: [type][name_len][name][0 0 0 0][payload]).
 pool_message <- function(pool, func_name, data) {
@@ -351,7 +345,7 @@ pool_start_remote <- function(pool, binary, n, remote, host, gomaxprocs, deadlin
   # daemons present it when they announce their worker. It travels only
   # inside the mirai task (TLS when secure) and the worker's environment.
   token <- paste(nanonext::random(16L), collapse = "")
-  if (secure) pool$header <- pool_header(token)
+  if (secure) pool$header <- request_header(token = token) # {"token": ...}
   # Workers announce themselves here, over TLS when secure: the daemons
   # verify this session with the certificate from the task, and the
   # announcement (the token, the worker's certificate) is encrypted.

@@ -114,8 +114,8 @@ shm_new_arena <- function(need) {
 shm_rpc_call <- function(target, func_name, data, timeout, res) {
   st <- target$shm
   if (is.list(res)) {
-    max <- target$info$max_message_size
-    if (is.numeric(max) && length(max) == 1L && res$need > max) stop(message_too_large_error(res$need, max))
+    max <- max_size(target$info)
+    if (res$need > max) stop(message_too_large_error(res$need, max))
     st$arena <- shm_new_arena(res$need + 64) # + the segment header (src/shm.h)
     st$accepted <- FALSE
     res <- call_message(target, func_name, data, timeout)

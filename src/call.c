@@ -2,7 +2,9 @@
 // name checked, a call id made, the request header written (inst/WIRE.md,
 // "Request header") and the Arrow stream encoded behind it, into one raw
 // vector or a shared memory arena (ipc_write.c). Done in C because these
-// steps in R cost more than the transport of a small call.
+// steps in R cost more than the transport of a small call. Every request
+// header and call id R sends comes from here (R/message.R asks for the
+// others).
 
 #include "mangoro.h"
 #include <stdint.h>
@@ -84,6 +86,54 @@ static double frame_rows(SEXP x) {
   return -1;
 }
 
+// The request header (inst/WIRE.md, "Request header") into text, which has
+// room for idlen + toklen + 64 bytes; its length. id: NULL for none;
+// ms: the timeout in ms (NaN: none); tok: the token as a JSON string. Empty
+// when there is nothing to say.
+static size_t put_header(char *text, const char *id, size_t idlen, double ms, const char *tok, size_t toklen) {
+  size_t n = 0;
+  const char *sep = "{";
+  if (id) {
+    memcpy(text, "{\"id\":\"", 7);
+    memcpy(text + 7, id, idlen);
+    text[7 + idlen] = '"';
+    n = 8 + idlen;
+    sep = ",";
+  }
+  if (!ISNAN(ms)) {
+    if (ms > 1e15) ms = 1e15; // ~30,000 years; keeps the number short
+    n += (size_t) snprintf(text + n, 40, "%s\"timeout_ms\":%.0f", sep, ms);
+    sep = ",";
+  }
+  if (toklen) {
+    n += (size_t) snprintf(text + n, 12, "%s\"token\":", sep);
+    memcpy(text + n, tok, toklen);
+    n += toklen;
+  }
+  if (n) text[n++] = '}';
+  return n;
+}
+
+// A fresh call id (R/message.R's new_call_id()).
+SEXP mangoro_c_new_call_id(void) {
+  char id[17];
+  next_call_id(id);
+  return Rf_mkString(id);
+}
+
+// The request header as a string (R/message.R's request_header()): id a
+// string or NULL, timeout_ms a number (NA: none), token a JSON string ("":
+// none).
+SEXP mangoro_c_request_header(SEXP id, SEXP timeout_ms, SEXP token) {
+  size_t idlen = 0, toklen;
+  const char *i = id == R_NilValue ? NULL : mangoro_utf8_or_empty(id, &idlen);
+  const char *tok = mangoro_utf8_or_empty(token, &toklen);
+  if (idlen > 64 || toklen > INT_MAX / 2) return Rf_mkString("");
+  char *text = R_alloc(idlen + toklen + 64, 1);
+  size_t n = put_header(text, i, idlen, Rf_asReal(timeout_ms), tok, toklen);
+  return Rf_ScalarString(Rf_mkCharLenCE(text, (int) n, CE_UTF8));
+}
+
 // name: the function name; cols, nrow: the arguments (a list of columns;
 // nrow NULL: cols is a data frame, its row names say);
 // with_id: give the call an id; timeout_ms: R's wait in ms (NA: none; sent
@@ -131,19 +181,9 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   int id = Rf_asLogical(with_id) == TRUE;
   double ms = Rf_asReal(timeout_ms);
   char idbuf[17] = "";
-  char *text = R_alloc(toklen + 80, 1);
-  size_t tlen = 0;
-  if (id) {
-    next_call_id(idbuf);
-    tlen = (size_t) snprintf(text, 80, "{\"id\":\"%s\"", idbuf);
-    if (!ISNAN(ms)) tlen += (size_t) snprintf(text + tlen, 80 - tlen, ",\"timeout_ms\":%.0f", ms);
-  }
-  if (toklen) {
-    memcpy(text + tlen, id ? ",\"token\":" : "{\"token\":", 9);
-    memcpy(text + tlen + 9, tok, toklen);
-    tlen += 9 + toklen;
-  }
-  if (tlen) text[tlen++] = '}';
+  if (id) next_call_id(idbuf);
+  char *text = R_alloc(16 + toklen + 64, 1);
+  size_t tlen = put_header(text, id ? idbuf : NULL, 16, id ? ms : NAN, tok, toklen);
   SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nr, arena, thr));
   if (TYPEOF(out) == RAWSXP || TYPEOF(out) == REALSXP) {
     if (id) Rf_setAttrib(out, Rf_install("id"), Rf_mkString(idbuf));
