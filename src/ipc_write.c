@@ -248,6 +248,29 @@ static int64_t fixed_width(int kind) {
   }
 }
 
+// The NA (not NaN) elements of v. NaN is rare, so blocks of 32 are first
+// tested without a branch: x * 0 is NaN only for NaN and infinite x, and
+// four running sums of it are independent enough for the CPU to keep up
+// with memory (a test per element took longer than copying the column).
+// Only a block that fails asks R_IsNA of each element.
+static int64_t count_na_real(const double *v, R_xlen_t n) {
+  int64_t nulls = 0;
+  R_xlen_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int k = 0; k < 32; k += 4) {
+      s0 += v[i + k] * 0.0;
+      s1 += v[i + k + 1] * 0.0;
+      s2 += v[i + k + 2] * 0.0;
+      s3 += v[i + k + 3] * 0.0;
+    }
+    if (ISNAN((s0 + s1) + (s2 + s3)))
+      for (int k = 0; k < 32; k++) nulls += R_IsNA(v[i + k]);
+  }
+  for (; i < n; i++) nulls += ISNAN(v[i]) && R_IsNA(v[i]);
+  return nulls;
+}
+
 // Count nulls and sizes. Returns 0, -1 for a factor code out of range, -2
 // for a string column over 2 GB.
 static int plan_column(col_t *c) {
@@ -255,9 +278,7 @@ static int plan_column(col_t *c) {
   R_xlen_t n = c->n;
   int64_t nulls = 0;
   if (c->kind == K_DBL) {
-    const double *v = REAL(x);
-    // NaN is rare: test for it inline and ask R_IsNA only then.
-    for (R_xlen_t i = 0; i < n; i++) nulls += ISNAN(v[i]) && R_IsNA(v[i]);
+    nulls = count_na_real(REAL(x), n);
   } else if (c->kind == K_INT || c->kind == K_FCT) {
     const int *v = INTEGER(x);
     int nlev = c->kind == K_FCT ? (int) XLENGTH(Rf_getAttrib(x, R_LevelsSymbol)) : 0;

@@ -11,6 +11,27 @@ test_that("basic types round-trip with NA kept apart from NaN", {
   expect_identical(is.na(out$d), c(FALSE, TRUE, TRUE))
 })
 
+test_that("a lone NA is found wherever it sits, beside NaN and Inf", {
+  # The writer tests doubles for NA in blocks (src/ipc_write.c): one NA at
+  # each place around the block edges, in columns of lengths around them.
+  for (n in c(1L, 31L, 32L, 33L, 64L, 97L)) {
+    for (at in unique(c(1L, 2L, 31L, 32L, 33L, n)[c(1L, 2L, 31L, 32L, 33L, n) <= n])) {
+      d <- seq_len(n) / 7
+      d[at] <- NA
+      bytes <- mangoro_ipc_write(data.frame(d = d))
+      # the NA must be a null in Arrow, not only R's NA bits in the data
+      batch <- nanoarrow::read_nanoarrow(bytes)$get_next()
+      expect_identical(batch$children$d$null_count, 1L, info = paste(n, at))
+      expect_identical(which(is.na(mangoro_ipc_read(bytes)$d)), at, info = paste(n, at))
+    }
+  }
+  # blocks holding NaN and Inf are tested element by element: no NA made up
+  d <- c(rep(1, 40), NaN, Inf, -Inf, rep(2, 30), NA, NaN)
+  bytes <- mangoro_ipc_write(data.frame(d = d))
+  expect_identical(nanoarrow::read_nanoarrow(bytes)$get_next()$children$d$null_count, 1L)
+  expect_identical(mangoro_ipc_read(bytes)$d, d)
+})
+
 test_that("zero-row and one-million-row frames work", {
   z <- data.frame(x = double(), s = character(), i = integer())
   expect_identical(roundtrip(z), z)

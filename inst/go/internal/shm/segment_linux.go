@@ -31,20 +31,68 @@ type Segment struct {
 // name, mapped shared and writable). Its name stays until the receiver's
 // Open, or Unlink, removes it.
 func Create(n uint64) (*Segment, error) {
-	if n > maxPayload {
-		return nil, fmt.Errorf("rgoipc: shm: payload of %d bytes is too large", n)
+	f, name, token, err := createFile(n)
+	if err != nil {
+		return nil, err
 	}
+	defer f.Close()
 	size := n + HeaderSize
+	if err := f.Truncate(int64(size)); err != nil {
+		return nil, removeFailed(name, err)
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	if err != nil {
+		return nil, removeFailed(name, err)
+	}
+	putHeader(mem, n, uint32(os.Getpid()), token)
+	return &Segment{name: name, mem: mem, created: true}, nil
+}
+
+// Write makes a new segment (as Create) whose payload is parts, one after
+// the other, and returns its handle; nothing stays mapped. It writes through
+// the file instead of a mapping: the kernel then fills fresh pages without a
+// page fault or a zeroing pass for each, which for large payloads is about
+// twice as fast as Create and a copy.
+func Write(parts ...[]byte) (Handle, error) {
+	var n uint64
+	for _, p := range parts {
+		n += uint64(len(p))
+	}
+	f, name, token, err := createFile(n)
+	if err != nil {
+		return Handle{}, err
+	}
+	defer f.Close()
+	var hdr [HeaderSize]byte
+	putHeader(hdr[:], n, uint32(os.Getpid()), token)
+	if _, err := f.Write(hdr[:]); err != nil {
+		return Handle{}, removeFailed(name, err)
+	}
+	for _, p := range parts {
+		if _, err := f.Write(p); err != nil { // os.File.Write loops until all is written
+			return Handle{}, removeFailed(name, err)
+		}
+	}
+	return Handle{Name: name, Length: n}, nil
+}
+
+// createFile creates the file of a new segment for n payload bytes: mode
+// exactly 0600, a fresh random name. Failures after it is made remove it.
+func createFile(n uint64) (*os.File, string, [8]byte, error) {
+	var token [8]byte
+	if n > maxPayload {
+		return nil, "", token, fmt.Errorf("rgoipc: shm: payload of %d bytes is too large", n)
+	}
 	var (
-		f     *os.File
-		token [8]byte
-		name  string
-		err   error
+		f    *os.File
+		name string
+		err  error
 	)
 	pid := os.Getpid()
 	for attempt := 0; attempt < 4; attempt++ {
 		if _, err = rand.Read(token[:]); err != nil {
-			return nil, fmt.Errorf("rgoipc: shm: segment name: %w", err)
+			return nil, "", token, fmt.Errorf("rgoipc: shm: segment name: %w", err)
 		}
 		name = "/mangoro-" + strconv.Itoa(pid) + "-" + hex.EncodeToString(token[:])
 		f, err = os.OpenFile(dir+name, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
@@ -53,27 +101,20 @@ func Create(n uint64) (*Segment, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rgoipc: shm: create: %w", err)
-	}
-	defer f.Close()
-	fail := func(err error) (*Segment, error) {
-		_ = syscall.Unlink(dir + name)
-		return nil, fmt.Errorf("rgoipc: shm: create %s: %w", name, err)
+		return nil, "", token, fmt.Errorf("rgoipc: shm: create: %w", err)
 	}
 	// The umask may have cleared bits; the mode must be exactly 0600.
 	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
+		f.Close()
+		return nil, "", token, removeFailed(name, err)
 	}
-	if err := f.Truncate(int64(size)); err != nil {
-		return fail(err)
-	}
-	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_SHARED|syscall.MAP_POPULATE)
-	if err != nil {
-		return fail(err)
-	}
-	putHeader(mem, n, uint32(pid), token)
-	return &Segment{name: name, mem: mem, created: true}, nil
+	return f, name, token, nil
+}
+
+// removeFailed removes a segment whose making failed and wraps why.
+func removeFailed(name string, err error) error {
+	_ = syscall.Unlink(dir + name)
+	return fmt.Errorf("rgoipc: shm: create %s: %w", name, err)
 }
 
 // Open maps the segment h names after verifying it: the naming scheme, a

@@ -9,6 +9,9 @@ type Segment struct{}
 // Create returns ErrUnsupported on this platform.
 func Create(n uint64) (*Segment, error) { return nil, ErrUnsupported }
 
+// Write returns ErrUnsupported on this platform.
+func Write(parts ...[]byte) (Handle, error) { return Handle{}, ErrUnsupported }
+
 // Open returns ErrUnsupported on this platform.
 func Open(h Handle, maxLength uint64) (*Segment, error) { return nil, ErrUnsupported }
 

@@ -31,6 +31,47 @@ func create(t *testing.T, n uint64) *Segment {
 	return s
 }
 
+// Write makes the same kind of segment as Create, its payload the parts in
+// order, under the same umask-proof mode.
+func TestWriteOpen(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	big := bytes.Repeat([]byte{0xab}, 3<<20)
+	for name, parts := range map[string][][]byte{
+		"none":  nil,
+		"empty": {{}, {}},
+		"small": {[]byte("arrow"), {}, []byte("!")},
+		"large": {[]byte("head"), big, []byte("tail")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := bytes.Join(parts, nil)
+			h, err := Write(parts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = Unlink(h.Name) })
+			st, err := os.Stat(dir + h.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != 0o600 || uint64(st.Size()) != uint64(len(want))+HeaderSize || h.Length != uint64(len(want)) {
+				t.Fatalf("mode %v size %d length %d, want 0600, %d and %d", st.Mode().Perm(), st.Size(), h.Length, len(want)+HeaderSize, len(want))
+			}
+			r, err := Open(h, h.Length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if !bytes.Equal(r.Payload(), want) {
+				t.Fatal("payload differs from the parts")
+			}
+			if exists(h.Name) {
+				t.Fatal("Open left the name in /dev/shm")
+			}
+		})
+	}
+}
+
 func TestCreateOpen(t *testing.T) {
 	for _, n := range []uint64{0, 1, 8, 4096, 1 << 20} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {

@@ -246,8 +246,10 @@ func (a *limitedAllocator) Free(b []byte) { a.mem.Free(b) }
 // writeStream writes rec as a complete Arrow IPC stream (schema, batch,
 // end-of-stream marker) to buf. For a schema without dictionaries the schema
 // message is encoded once and reused (replySchemas): arrow-go's Writer would
-// encode it again for every reply, a good part of a small call's cost.
-func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator) (err error) {
+// encode it again for every reply, a good part of a small call's cost. A
+// non-nil d gets the large buffers of a flat batch instead of buf
+// (writeBatch).
+func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator, d *detached) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("rgoipc: writing result: %v", p)
@@ -255,7 +257,7 @@ func writeStream(buf *bytes.Buffer, rec arrow.RecordBatch, mem memory.Allocator)
 	}()
 	if msg := replySchemas.message(rec.Schema(), mem); msg != nil {
 		buf.Write(msg)
-		if writeBatch(buf, rec) { // flat columns: batchwrite.go
+		if writeBatch(buf, rec, d) { // flat columns: batchwrite.go
 			buf.Write(endOfStream[:])
 			return nil
 		}

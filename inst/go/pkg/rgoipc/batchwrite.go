@@ -198,11 +198,13 @@ func binarySpans(offs, vals []byte, ow, off, length int, out *[3]span) bool {
 
 // writeBatch appends the RecordBatch message of rec (encapsulated metadata,
 // then the body) to buf and reports true, or writes nothing and reports
-// false when some column is not covered (see the top of this file).
-func writeBatch(buf *bytes.Buffer, rec arrow.RecordBatch) bool {
+// false when some column is not covered (see the top of this file). With a
+// non-nil d, large plain buffers are left out of buf and listed in d instead
+// (their padding stays in buf).
+func writeBatch(buf *bytes.Buffer, rec arrow.RecordBatch, d *detached) bool {
 	cols := rec.Columns()
 	var sp [3]span
-	nbuf, body := 0, 0
+	nbuf, body, inline := 0, 0, 0
 	for _, c := range cols {
 		k, ok := columnSpans(c, &sp)
 		if !ok {
@@ -210,13 +212,16 @@ func writeBatch(buf *bytes.Buffer, rec arrow.RecordBatch) bool {
 		}
 		for _, s := range sp[:k] {
 			body += pad8(s.n)
+			if !d.takes(s) {
+				inline += pad8(s.n)
+			}
 		}
 		nbuf += k
 	}
 	// Bound on the metadata: the two vectors of 16-byte structs plus the
 	// fixed part (at most about 100 bytes with every alignment pad).
 	maxMeta := 16*(len(cols)+nbuf) + 128
-	buf.Grow(8 + maxMeta + body)
+	buf.Grow(8 + maxMeta + inline)
 	start := buf.Len()
 
 	free := buf.AvailableBuffer()[:8+maxMeta]
@@ -228,16 +233,93 @@ func writeBatch(buf *bytes.Buffer, rec arrow.RecordBatch) bool {
 	copy(free[8:], free[8+fb.head:])
 	buf.Write(free[:8+metaLen])
 
+	left := 0
 	for _, c := range cols {
 		k, _ := columnSpans(c, &sp)
 		for _, s := range sp[:k] {
+			if d.takes(s) {
+				d.bufs = append(d.bufs, detachedBuf{at: buf.Len(), src: s.src[:s.n]})
+				buf.Write(zeroPad[:pad8(s.n)-s.n])
+				left += s.n
+				continue
+			}
 			writeSpan(buf, s)
 		}
 	}
-	if got := buf.Len() - start - 8 - metaLen; got != body {
+	if got := buf.Len() - start - 8 - metaLen + left; got != body {
 		panic(fmt.Sprintf("record batch body is %d bytes, its metadata says %d", got, body))
 	}
 	return true
+}
+
+// minDetached is the smallest buffer a reply leaves out for the shared
+// memory path: below it, a write call of its own costs more than the copy.
+const minDetached = 1 << 20
+
+var zeroPad [8]byte
+
+// A detachedBuf is a buffer of a result left out of its reply: its bytes
+// belong at offset at of the reply.
+type detachedBuf struct {
+	at  int
+	src []byte
+}
+
+// detached is what the shared memory path takes out of a reply (shmCall):
+// the large plain buffers of the result, which it writes into the result
+// segment straight from the result instead of copying them into the reply
+// first, and the result that holds them, retained until then.
+type detached struct {
+	bufs []detachedBuf
+	rec  arrow.RecordBatch
+}
+
+// takes reports whether s is left out of the reply (d == nil: never).
+func (d *detached) takes(s span) bool {
+	return d != nil && s.kind == spanCopy && s.n >= minDetached
+}
+
+// size is the number of bytes left out.
+func (d *detached) size() int {
+	n := 0
+	for _, b := range d.bufs {
+		n += len(b.src)
+	}
+	return n
+}
+
+// parts returns reply[from:] with the detached buffers back in place, as
+// slices to write one after the other; from is at most the first buffer's
+// offset (the start of the reply's payload).
+func (d *detached) parts(reply []byte, from int) [][]byte {
+	out := make([][]byte, 0, 2*len(d.bufs)+1)
+	for _, b := range d.bufs {
+		out = append(out, reply[from:b.at], b.src)
+		from = b.at
+	}
+	return append(out, reply[from:])
+}
+
+// fill returns the whole reply, detached buffers copied back in (a reply
+// that goes over the socket after all).
+func (d *detached) fill(reply []byte) []byte {
+	if len(d.bufs) == 0 {
+		return reply
+	}
+	whole := make([]byte, 0, len(reply)+d.size())
+	for _, p := range d.parts(reply, 0) {
+		whole = append(whole, p...)
+	}
+	return whole
+}
+
+// release lets the result go.
+func (d *detached) release() {
+	if d.rec != nil {
+		d.rec.Release()
+		d.rec = nil
+	}
+	d.bufs = nil
 }
 
 // writeSpan appends s and its padding to buf, which has room for both.

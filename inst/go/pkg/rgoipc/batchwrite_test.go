@@ -170,12 +170,12 @@ func readStream(t *testing.T, b []byte, mem memory.Allocator) arrow.RecordBatch 
 func checkFlat(t *testing.T, rec arrow.RecordBatch, mem memory.Allocator) {
 	t.Helper()
 	var only bytes.Buffer
-	if !writeBatch(&only, rec) {
+	if !writeBatch(&only, rec, nil) {
 		t.Fatalf("writeBatch does not cover %v", rec.Schema())
 	}
 	want := writerStream(t, rec, mem)
 	var got bytes.Buffer
-	if err := writeStream(&got, rec, mem); err != nil {
+	if err := writeStream(&got, rec, mem, nil); err != nil {
 		t.Fatal(err)
 	}
 	fast := append(append(append([]byte(nil), replySchemas.message(rec.Schema(), mem)...), only.Bytes()...), endOfStream[:]...)
@@ -354,14 +354,14 @@ func TestWriteBatchLeavesOthersToArrowGo(t *testing.T) {
 			ok.Release()
 			defer rec.Release()
 			var b bytes.Buffer
-			if writeBatch(&b, rec) || b.Len() != 0 {
+			if writeBatch(&b, rec, nil) || b.Len() != 0 {
 				t.Fatalf("writeBatch covered it, wrote %d bytes", b.Len())
 			}
 			if tc.name == "values buffer missing" {
 				return // arrow-go's Writer sends it as it is; nothing to compare
 			}
 			var got bytes.Buffer
-			if err := writeStream(&got, rec, mem); err != nil {
+			if err := writeStream(&got, rec, mem, nil); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got.Bytes(), writerStream(t, rec, mem)) {
@@ -407,7 +407,7 @@ func TestWriteBatchAllocs(t *testing.T) {
 	var buf bytes.Buffer
 	allocs := testing.AllocsPerRun(100, func() {
 		buf.Reset()
-		writeBatch(&buf, rec)
+		writeBatch(&buf, rec, nil)
 	})
 	if allocs != 0 {
 		t.Errorf("writeBatch allocates %v times per record", allocs)
@@ -436,7 +436,7 @@ func BenchmarkWriteStream(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				buf.Reset()
-				if err := writeStream(&buf, rec, mem); err != nil {
+				if err := writeStream(&buf, rec, mem, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -458,5 +458,64 @@ func BenchmarkWriteStream(b *testing.B) {
 			}
 		})
 		rec.Release()
+	}
+}
+
+// The shared memory path leaves large plain buffers out of the reply
+// (detached); put back in place they give the bytes writeStream writes
+// without it, and the parts from any offset are the tail of those bytes.
+func TestWriteBatchDetachesLargeBuffers(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewSource(7))
+	big := minDetached/8 + 3 // float64s: a buffer just over the minimum
+	cases := map[string][]arrow.Array{
+		"one large column": {genArray(rng, mem, arrow.PrimitiveTypes.Float64, big, genOpts{nulls: "none", bufs: "exact"})},
+		"large with nulls, small, strings": {
+			genArray(rng, mem, arrow.PrimitiveTypes.Float64, big, genOpts{nulls: "some", bufs: "pad64"}),
+			genArray(rng, mem, arrow.PrimitiveTypes.Int8, big, genOpts{nulls: "none", bufs: "exact"}),
+			genArray(rng, mem, arrow.BinaryTypes.String, big, genOpts{nulls: "some", bufs: "exact"}),
+		},
+		"only small buffers": {genArray(rng, mem, arrow.PrimitiveTypes.Int32, 1000, genOpts{nulls: "some", bufs: "exact"})},
+	}
+	for name, cols := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := newRecord(nil, cols...)
+			defer rec.Release()
+			var whole bytes.Buffer
+			if err := writeStream(&whole, rec, mem, nil); err != nil {
+				t.Fatal(err)
+			}
+			prefix := []byte("header")
+			buf := bytes.NewBuffer(append([]byte(nil), prefix...))
+			var d detached
+			if err := writeStream(buf, rec, mem, &d); err != nil {
+				t.Fatal(err)
+			}
+			if small := name == "only small buffers"; small != (len(d.bufs) == 0) {
+				t.Fatalf("%d buffers detached", len(d.bufs))
+			}
+			for _, b := range d.bufs {
+				if len(b.src) < minDetached {
+					t.Errorf("a buffer of %d bytes was detached", len(b.src))
+				}
+			}
+			if got := buf.Len() - len(prefix) + d.size(); got != whole.Len() {
+				t.Fatalf("reply %d + detached %d bytes, want %d", buf.Len()-len(prefix), d.size(), whole.Len())
+			}
+			filled := d.fill(buf.Bytes())
+			if !bytes.Equal(filled[len(prefix):], whole.Bytes()) || !bytes.Equal(filled[:len(prefix)], prefix) {
+				t.Fatal("the filled reply differs from writeStream's bytes")
+			}
+			for _, from := range []int{0, len(prefix), len(prefix) + 3} {
+				var joined []byte
+				for _, p := range d.parts(buf.Bytes(), from) {
+					joined = append(joined, p...)
+				}
+				if !bytes.Equal(joined, filled[from:]) {
+					t.Errorf("parts from %d differ from the filled reply", from)
+				}
+			}
+		})
 	}
 }

@@ -61,7 +61,7 @@ func (s *Server) handleMessage(ctx context.Context, req []byte, dst []byte) (rep
 		if why := wire.CheckName(env.Name); why != "" {
 			return wire.AppendError(dst, "", fmt.Sprintf("rgoipc: function name %s %s", wire.QuoteName(env.Name), why), wire.CodeBadName)
 		}
-		return s.callWithHeader(ctx, h, env.Name, env.Payload, dst)
+		return s.callWithHeader(ctx, h, env.Name, env.Payload, dst, nil)
 	case msgShmCall: // shared memory path (shmcall.go)
 		return s.shmCall(ctx, h, &env, dst)
 	case wire.MsgCancel:
@@ -101,9 +101,9 @@ func (s *Server) info() wire.Info {
 // callWithHeader runs a call under the header's deadline (a callCtx),
 // registered under its id (when it has one) so a MsgCancel can cancel it.
 // The registration ends with the call.
-func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string, payload []byte, dst []byte) []byte {
+func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string, payload []byte, dst []byte, d *detached) []byte {
 	if !h.HasTimeout && h.ID == "" {
-		return s.callInSlot(ctx, name, payload, dst) // a 0.1.0 client: nothing to set up
+		return s.callInSlot(ctx, name, payload, dst, d) // a 0.1.0 client: nothing to set up
 	}
 	c := newCallCtx(ctx, h.Timeout, h.HasTimeout)
 	defer c.release()
@@ -125,13 +125,13 @@ func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string,
 		}()
 	}
 	ctx = c
-	return s.callInSlot(ctx, name, payload, dst)
+	return s.callInSlot(ctx, name, payload, dst, d)
 }
 
 // callInSlot waits for a worker slot (or for ctx to end: a call cancelled
 // or past its deadline while it queued is answered without running), then
 // runs the call in it.
-func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, dst []byte) []byte {
+func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, dst []byte, d *detached) []byte {
 	select {
 	case s.slots <- struct{}{}: // a free slot: no need to ask for ctx.Done (see callCtx)
 	default:
@@ -147,7 +147,7 @@ func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, ds
 		s.busy.Add(-1)
 		<-s.slots
 	}()
-	return s.call(ctx, name, payload, dst)
+	return s.call(ctx, name, payload, dst, d)
 }
 
 // cancelCall cancels the running call with this id; unknown ids (finished
@@ -189,7 +189,7 @@ func ctxCode(ctx context.Context) string {
 }
 
 // call runs one function call and appends the reply to dst.
-func (s *Server) call(ctx context.Context, name string, payload []byte, dst []byte) []byte {
+func (s *Server) call(ctx context.Context, name string, payload []byte, dst []byte, d *detached) []byte {
 	e, err := s.reg.lookup(name)
 	if err != nil {
 		return wire.AppendError(dst, name, err.Error(), codeOf(err, wire.CodeUnknownFunction))
@@ -225,10 +225,21 @@ func (s *Server) call(ctx context.Context, name string, payload []byte, dst []by
 		return wire.AppendError(dst, name, name+": handler returned no result", wire.CodeHandler)
 	}
 	buf := bytes.NewBuffer(dst) // appends after what dst holds
-	buf.Grow(wire.HeaderSize + len(name) + streamSizeHint(out))
+	hint := streamSizeHint(out)
+	if d != nil {
+		hint = 0 // most of it is detached: writeBatch grows buf by what stays
+	}
+	buf.Grow(wire.HeaderSize + len(name) + hint)
 	buf.Write(wire.AppendHeader(buf.AvailableBuffer(), wire.MsgResult, name, ""))
-	if err := writeStream(buf, out, s.mem); err != nil {
+	if err := writeStream(buf, out, s.mem, d); err != nil {
+		if d != nil {
+			d.bufs = nil
+		}
 		return wire.AppendError(dst, name, fmt.Sprintf("%s: %v", name, err), wire.CodeHandler)
+	}
+	if d != nil && len(d.bufs) > 0 {
+		out.Retain() // d's buffers are out's: kept until shmCall has written them
+		d.rec = out
 	}
 	return buf.Bytes()
 }

@@ -85,7 +85,7 @@ func stream(t testing.TB, rec arrow.RecordBatch) []byte {
 	t.Helper()
 	defer rec.Release()
 	var buf bytes.Buffer
-	if err := writeStream(&buf, rec, memory.DefaultAllocator); err != nil {
+	if err := writeStream(&buf, rec, memory.DefaultAllocator, nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -58,7 +58,7 @@ func TestWriteStreamCachedSchemaMatchesWriter(t *testing.T) {
 			}
 			for i := 0; i < 2; i++ { // first: encodes the schema; second: from the cache
 				var got bytes.Buffer
-				if err := writeStream(&got, rec, mem); err != nil {
+				if err := writeStream(&got, rec, mem, nil); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(got.Bytes(), want.Bytes()) {

@@ -120,27 +120,29 @@ func (s *Server) shmCall(ctx context.Context, hdr wire.Header, env *wire.Envelop
 	if err != nil {
 		return refuse(err)
 	}
-	// The reply is written (copied) before the mapping goes: results may
-	// alias their arguments.
-	reply := s.callWithHeader(ctx, hdr, name, stream, dst)
-	unmap()
+	// Results may alias their arguments: the mapping stays until the reply
+	// is written.
+	defer unmap()
 	unclaimedResults.reap(time.Now())
-	if replyMin == 0 || len(reply) < len(dst) || wire.MsgType(reply[len(dst)]) != wire.MsgResult {
-		return reply
+	if replyMin == 0 {
+		return s.callWithHeader(ctx, hdr, name, stream, dst, nil)
+	}
+	var d detached
+	defer d.release()
+	reply := s.callWithHeader(ctx, hdr, name, stream, dst, &d)
+	if len(reply) <= len(dst) || wire.MsgType(reply[len(dst)]) != wire.MsgResult {
+		return reply // an error: nothing detached
 	}
 	res, err := wire.Decode(reply[len(dst):])
-	if err != nil || uint64(len(res.Payload)) < replyMin {
-		return reply
+	if err != nil || uint64(len(res.Payload)+d.size()) < replyMin {
+		return d.fill(reply)
 	}
-	seg, err := shm.Create(uint64(len(res.Payload)))
+	seg, err := shm.Write(d.parts(reply, len(reply)-len(res.Payload))...)
 	if err != nil {
-		return reply // the socket path still works
+		return d.fill(reply) // the socket path still works
 	}
-	copy(seg.Payload(), res.Payload)
-	handle := seg.Handle().AppendBinary(nil)
-	unclaimedResults.add(seg.Name(), time.Now())
-	_ = seg.Close()
-	return (&wire.Envelope{Type: msgShmResult, Name: name, Payload: handle}).Encode(dst)
+	unclaimedResults.add(seg.Name, time.Now())
+	return (&wire.Envelope{Type: msgShmResult, Name: name, Payload: seg.AppendBinary(nil)}).Encode(dst)
 }
 
 // unclaimedResults holds the names of result segments not yet taken for sure.

@@ -3,6 +3,7 @@
 package rgoipc
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"os"
@@ -108,4 +109,57 @@ func TestShmCallReadsTheArenaInPlaceAndRefusesBadHandles(t *testing.T) {
 		t.Errorf("type 7 result %s", got)
 	}
 	rec.Release()
+}
+
+// A large result (its buffers detached from the reply and written into the
+// segment from the result itself) reads the same through shared memory as
+// through the socket, including a result that aliases its arguments in the
+// arena (echo) and one under the reply minimum (copied back into the reply).
+func TestShmCallLargeResultsMatchTheSocket(t *testing.T) {
+	s := NewServer(testRegistry(t), WithLogger(nil))
+	ctx := context.Background()
+	m := memory.DefaultAllocator
+	n := 300000 // 2.4 MB per float64 column
+	xs, ys := make([]any, n), make([]any, n)
+	for i := range xs {
+		xs[i], ys[i] = float64(i)+0.5, float64(i%3)
+	}
+	xs[17], ys[n-1] = nil, nil
+	body := stream(t, record(col{"x", f64(m, xs...)}, col{"y", f64(m, ys...)}))
+	seg, err := shm.Create(uint64(len(body)) + 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	defer seg.Unlink()
+	copy(seg.Payload()[64:], body)
+	h := seg.Handle().AppendBinary(nil)
+	size := uint64(len(body))
+	for _, fn := range []string{"add", "echo"} {
+		socket, err := wire.Decode(s.handleMessage(ctx, shmMsg(fn, 64, size, h), nil))
+		if err != nil || socket.Type != wire.MsgResult {
+			t.Fatalf("%s over the socket: %v %q (%v)", fn, socket.Type, socket.Error, err)
+		}
+		reply, err := wire.Decode(s.handleMessage(ctx, shmMsgReply(fn, 64, size, 1, h), nil))
+		if err != nil || reply.Type != msgShmResult {
+			t.Fatalf("%s: reply %v %q (%v), want type 7", fn, reply.Type, reply.Error, err)
+		}
+		rh, err := shm.DecodeHandle(reply.Payload, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := shm.Open(rh, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rs.Payload(), socket.Payload) {
+			t.Errorf("%s: the segment's %d bytes differ from the socket reply's %d", fn, len(rs.Payload()), len(socket.Payload))
+		}
+		rs.Close()
+		// under the reply minimum: the whole result in the reply after all
+		under, err := wire.Decode(s.handleMessage(ctx, shmMsgReply(fn, 64, size, 1<<40, h), nil))
+		if err != nil || under.Type != wire.MsgResult || !bytes.Equal(under.Payload, socket.Payload) {
+			t.Errorf("%s under the reply minimum: type %v, %d bytes, want the socket reply's %d", fn, under.Type, len(under.Payload), len(socket.Payload))
+		}
+	}
 }
