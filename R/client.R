@@ -75,13 +75,14 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   # one wait, one native call to decode. Everything else: rpc_call().
   call <- if (is.environment(sock) && is.list(data) && !length(client_state$deferred)) sock$.call
   if (is.null(call)) return(rpc_call(sock, func_name, data, timeout))
-  t <- if (is.null(timeout) && is.null(getOption("mangoro.timeout"))) 10000L else as_timeout(timeout)
+  # Options are read from .Options, as getOption() does, without its call.
+  t <- if (is.null(timeout) && is.null(.subset2(.Options, "mangoro.timeout"))) 10000L else as_timeout(timeout)
   st <- call$shm
   # nrow NULL: the C writer reads the data frame's row names; the threshold
   # option unset is NULL, which C takes as the default.
   msg <- .Call(mangoro_c_call_encode, func_name, data, NULL, call$speaks,
                if (is.null(t)) NA_real_ else t + deadline_margin, call$token_json,
-               st$arena, if (!is.null(st) && st$ok) getOption("mangoro.shm_threshold") else Inf)
+               st$arena, if (!is.null(st) && st$ok) .subset2(.Options, "mangoro.shm_threshold") else Inf)
   if (!is.raw(msg)) return(rpc_call(sock, func_name, data, timeout, if (is.double(msg) || is.list(msg)) msg))
   if (length(msg) > call$max_size) stop(message_too_large_error(length(msg), call$max_size))
   id <- attr(msg, "id")

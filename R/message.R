@@ -163,7 +163,7 @@ message_payload <- function(x, want) {
 
 # integer64 results when wanted and bit64 is there (looked up once per session).
 int64_as_integer64 <- function() {
-  o <- getOption("mangoro.int64")
+  o <- .subset2(.Options, "mangoro.int64") # getOption(), without its call: once per call
   if (!is.null(o) && !identical(o, "integer64")) return(FALSE)
   b <- client_state$bit64
   if (is.null(b)) have_bit64() else b

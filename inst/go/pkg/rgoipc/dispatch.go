@@ -142,9 +142,9 @@ func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, ds
 			return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
 		}
 	}
-	s.busy.Add(1)
+	s.procs.started(s.busy.Add(1))
 	defer func() {
-		s.busy.Add(-1)
+		s.procs.ended(s.busy.Add(-1))
 		<-s.slots
 	}()
 	return s.call(ctx, name, payload, dst, d)

@@ -35,6 +35,10 @@ import (
 //     also makes the server verify the client certificates it is shown
 //     (WithTLS).
 //   - MANGORO_READY and MANGORO_PARENT: see RunProcess.
+//   - GOMAXPROCS: when it is not set, Main runs the process on one P while
+//     it answers one short call at a time (a second P only adds thread
+//     wake-ups to each call) and on every P as soon as two calls run at once
+//     or one runs for over a millisecond. Set it to choose for yourself.
 //
 // Transports and who they let in: ipc:// (the default R uses) is a socket
 // file, reachable by whoever may open it (mangoro puts it in a 0700
@@ -60,7 +64,7 @@ func Main(reg *Registry, opts ...Option) {
 		os.Exit(2)
 	}
 	url := os.Args[1]
-	all := []Option{WithLogger(logger)}
+	all := []Option{WithLogger(logger), withAdaptiveProcs()}
 	if v := os.Getenv(envMaxMessageSize); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 || n > defaultMaxMessageSize {

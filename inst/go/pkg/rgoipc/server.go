@@ -150,6 +150,7 @@ type Server struct {
 	onStop  []func(context.Context)
 
 	busy    atomic.Int64  // workers running a call
+	procs   *procs        // GOMAXPROCS by load (procs.go); nil: left alone
 	idle    atomic.Int64  // receivers waiting for a request
 	slots   chan struct{} // one per worker: a call holds one while it runs
 	callsMu sync.Mutex
