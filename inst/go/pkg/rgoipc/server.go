@@ -224,6 +224,14 @@ func (s *Server) socket() (mangos.Socket, error) {
 		_ = sock.Close()
 		return nil, fmt.Errorf("rgoipc: max message size %d: %w", s.maxMsg, err)
 	}
+	// No send queue: a reply's SendMsg returns once the pipe's sender has
+	// taken it, not while it sits in a queue that closing the socket drops
+	// (mangos' rep has no linger). Shutdown closes the socket only after
+	// every call has been answered, so no reply is lost to that queue.
+	if err := sock.SetOption(mangos.OptionWriteQLen, 0); err != nil {
+		_ = sock.Close()
+		return nil, fmt.Errorf("rgoipc: send queue: %w", err)
+	}
 	s.sock = sock
 	return sock, nil
 }
