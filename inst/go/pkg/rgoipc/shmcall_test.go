@@ -30,18 +30,25 @@ func shmMsgReply(fn string, off, n, replyMin uint64, handle []byte) []byte {
 	return (&wire.Envelope{Type: msgShmCall, Name: fn, Payload: append(p, handle...)}).Encode(nil)
 }
 
+// arenaHolding is a client's arena of size bytes with body at offset off,
+// removed when the test ends.
+func arenaHolding(t *testing.T, body []byte, off, size uint64) *shm.Segment {
+	t.Helper()
+	seg, err := shm.Create(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = seg.Unlink(); _ = seg.Close() })
+	copy(seg.Payload()[off:], body)
+	return seg
+}
+
 func TestShmCallReadsTheArenaInPlaceAndRefusesBadHandles(t *testing.T) {
 	s := NewServer(testRegistry(t), WithLogger(nil))
 	ctx := context.Background()
 	m := memory.DefaultAllocator
 	body := stream(t, record(col{"x", f64(m, 1.5, nil)}, col{"y", f64(m, 2.0, 3.0)}))
-	seg, err := shm.Create(4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
-	defer seg.Unlink()
-	copy(seg.Payload()[100:], body)
+	seg := arenaHolding(t, body, 100, 4096)
 	h := seg.Handle().AppendBinary(nil)
 	n := uint64(len(body))
 
@@ -126,14 +133,7 @@ func TestShmCallLargeResultsMatchTheSocket(t *testing.T) {
 	}
 	xs[17], ys[n-1] = nil, nil
 	body := stream(t, record(col{"x", f64(m, xs...)}, col{"y", f64(m, ys...)}))
-	seg, err := shm.Create(uint64(len(body)) + 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
-	defer seg.Unlink()
-	copy(seg.Payload()[64:], body)
-	h := seg.Handle().AppendBinary(nil)
+	h := arenaHolding(t, body, 64, uint64(len(body))+4096).Handle().AppendBinary(nil)
 	size := uint64(len(body))
 	for _, fn := range []string{"add", "echo"} {
 		socket, err := wire.Decode(s.handleMessage(ctx, shmMsg(fn, 64, size, h), nil))
