@@ -71,31 +71,24 @@ client_state$deferred <- list() # cancels queued by aio finalizers
 mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   # The common case, a data frame to a started server, takes the fewest R
   # steps (for a small call they cost more than the transport, see
-  # bench/PROFILE.md): one native call to encode (src/call.c), the request,
-  # one wait, one native call to decode. Everything else: rpc_call().
+  # bench/PROFILE.md): one native call for the options and the request
+  # (src/call.c), the request, one wait, one native call to decode.
+  # Everything else, bad input included: rpc_call(), which says what is wrong.
   call <- if (is.environment(sock) && is.list(data) && !length(client_state$deferred)) sock$.call
-  if (is.null(call)) return(rpc_call(sock, func_name, data, timeout))
-  # Options are read from .Options, as getOption() does, without its call.
-  t <- if (is.null(timeout) && is.null(.subset2(.Options, "mangoro.timeout"))) 10000L else as_timeout(timeout)
-  st <- call$shm
-  # nrow NULL: the C writer reads the data frame's row names; the threshold
-  # option unset is NULL, which C takes as the default.
-  msg <- .Call(mangoro_c_call_encode, func_name, data, NULL, call$speaks,
-               if (is.null(t)) NA_real_ else t + deadline_margin, call$token_json,
-               st$arena, if (!is.null(st) && st$ok) .subset2(.Options, "mangoro.shm_threshold") else Inf)
+  msg <- if (!is.null(call)) .Call(mangoro_c_call_fast, call, func_name, data, timeout, deadline_margin)
   if (!is.raw(msg)) return(rpc_call(sock, func_name, data, timeout, if (is.double(msg) || is.list(msg)) msg))
-  if (length(msg) > call$max_size) stop(message_too_large_error(length(msg), call$max_size))
   id <- attr(msg, "id")
-  aio <- request(call$ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = t, cv = call$cv)
+  aio <- request(call$ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = attr(msg, "timeout"), cv = call$cv)
   answered <- FALSE
   if (!is.null(id)) on.exit(if (!answered) abandon_call(call, aio, id))
   # Always one wait, even for a reply already in: each reply signals the cv
   # once, so each call takes its own signal and none is left for the next.
-  until_(call$cv, if (is.null(t)) .Machine$integer.max else min(t + 5, .Machine$integer.max))
-  reply <- if (unresolved(aio)) wait_reply(aio, call, t, call_what(func_name), waited = TRUE) else collect_aio(aio)
+  until_(call$cv, attr(msg, "wait"))
+  reply <- if (unresolved(aio)) wait_reply(aio, call, attr(msg, "timeout"), call_what(func_name), waited = TRUE) else collect_aio(aio)
   answered <- is.raw(reply) || !identical(unclass(reply), 5L) # 5: timed out
   if (!is.raw(reply)) stop(transport_error(reply, call_what(func_name), sock)) # an errorValue
-  res <- .Call(mangoro_c_message_decode, reply, int64_as_integer64(), TRUE)
+  # NA: the decoder asks int64_as_integer64() only if an int64 column comes.
+  res <- .Call(mangoro_c_message_decode, reply, NA, TRUE)
   # A classed object is the frame; anything else what message_decode() reads.
   if (!is.object(res)) res <- message_result(reply, func_name, sock, decoded_message(res, reply))
   if (length(class(data)) > 1L) like_input(res, data) else res

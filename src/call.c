@@ -197,3 +197,69 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   UNPROTECT(2);
   return out;
 }
+
+// Element `name` of list x, or R_NilValue.
+static SEXP list_get(SEXP x, const char *name) {
+  SEXP nms = Rf_getAttrib(x, R_NamesSymbol);
+  if (TYPEOF(x) != VECSXP || TYPEOF(nms) != STRSXP) return R_NilValue;
+  for (R_xlen_t i = 0; i < XLENGTH(x); i++)
+    if (strcmp(CHAR(STRING_ELT(nms, i)), name) == 0) return VECTOR_ELT(x, i);
+  return R_NilValue;
+}
+
+// One number >= 0 (not NA); -1 when x is anything else.
+static double non_negative(SEXP x) {
+  int numeric = TYPEOF(x) == REALSXP || (TYPEOF(x) == INTSXP && !Rf_isFactor(x));
+  if (!numeric || XLENGTH(x) != 1) return -1;
+  double v = Rf_asReal(x);
+  return ISNAN(v) || v < 0 ? -1 : v;
+}
+
+// mangoro_rpc_call()'s fast path (R/client.R) in one native call: the
+// options it reads (mangoro.timeout, mangoro.shm_threshold), the request
+// (mangoro_c_call_encode) and the size check, for `call`, a started server's
+// call record (R/client.R's rpc_target()). A raw request has attributes
+// "timeout" (ms for nanonext, NULL for none), "wait" (ms for the cv wait) and
+// "id"; anything that needs more than this (a bad timeout or option, a
+// message over the server's limit, an arena to grow) gives what
+// mangoro_c_call_encode() gives or NULL, and the slow path, which says what
+// is wrong, takes over.
+SEXP mangoro_c_call_fast(SEXP call, SEXP name, SEXP data, SEXP timeout, SEXP margin) {
+  SEXP t = timeout == R_NilValue ? Rf_GetOption1(Rf_install("mangoro.timeout")) : timeout;
+  double ms = 10000;
+  if (t != R_NilValue && (ms = non_negative(t)) < 0) return R_NilValue;
+  int none = !R_FINITE(ms);
+  int tms = none ? 0 : (ms > INT_MAX ? INT_MAX : (int) ms);
+  SEXP shm = list_get(call, "shm"), arena = R_NilValue;
+  SEXP thr = PROTECT(Rf_ScalarReal(R_PosInf));
+  if (TYPEOF(shm) == ENVSXP) {
+    SEXP ok = Rf_findVarInFrame(shm, Rf_install("ok"));
+    arena = Rf_findVarInFrame(shm, Rf_install("arena"));
+    if (arena == R_UnboundValue) arena = R_NilValue;
+    if (TYPEOF(ok) == LGLSXP && XLENGTH(ok) == 1 && LOGICAL(ok)[0] == TRUE) {
+      UNPROTECT(1);
+      thr = PROTECT(Rf_GetOption1(Rf_install("mangoro.shm_threshold")));
+    }
+  }
+  PROTECT(arena);
+  SEXP deadline = PROTECT(Rf_ScalarReal(none ? NA_REAL : (double) tms + Rf_asReal(margin)));
+  SEXP msg = PROTECT(mangoro_c_call_encode(name, data, R_NilValue, list_get(call, "speaks"), deadline,
+                                           list_get(call, "token_json"), arena, thr));
+  if (TYPEOF(msg) == RAWSXP) {
+    double max = Rf_asReal(list_get(call, "max_size"));
+    if (!((double) XLENGTH(msg) <= max)) {
+      UNPROTECT(4);
+      return R_NilValue;
+    }
+    SEXP wait = PROTECT(Rf_ScalarInteger(none || tms > INT_MAX - 5 ? INT_MAX : tms + 5));
+    Rf_setAttrib(msg, Rf_install("wait"), wait);
+    if (!none) {
+      SEXP tm = PROTECT(Rf_ScalarInteger(tms));
+      Rf_setAttrib(msg, Rf_install("timeout"), tm);
+      UNPROTECT(1);
+    }
+    UNPROTECT(1);
+  }
+  UNPROTECT(4);
+  return msg;
+}

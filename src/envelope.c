@@ -177,6 +177,35 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame) {
   int st = parse(x, &e, &at, 1);
   if (st != PARSE_OK) return parse_status(st, at);
   const unsigned char *p = RAW(x);
+  int i64 = Rf_asLogical(int64);
+  i64 = i64 == NA_LOGICAL ? -1 : i64; // NA: ask R at the first int64 column
+  // The result first: the fast path returns a clean frame alone, without
+  // the list around it.
+  SEXP data = R_NilValue, why = R_NilValue;
+  if (e.type == 2 && e.plen > 0) {
+    data = mangoro_ipc_read_in(x, p + e.ppos, (uint64_t) e.plen, i64);
+  } else if (e.type == 7) {
+    // A result in shared memory: the payload is its handle. The segment is
+    // verified, mapped privately and unlinked; the frame is read in place
+    // (its columns may be views of the mapping). A refusal gives the reason
+    // in `payload`.
+    mangoro_shm_seg seg;
+    const char *reason = NULL;
+    if (mangoro_shm_open(p + e.ppos, (size_t) e.plen, (uint64_t) 1 << 46, &seg, &reason) != 0) {
+      why = Rf_mkString(reason);
+    } else {
+      SEXP map = PROTECT(mangoro_shm_mapping(&seg));
+      data = mangoro_ipc_read_in(map, seg.addr + MANGORO_SHM_HEADER, seg.payload_len, i64);
+      UNPROTECT(1);
+    }
+  }
+  PROTECT(data);
+  PROTECT(why);
+  if (Rf_asLogical(frame) == TRUE && Rf_inherits(data, "data.frame") &&
+      Rf_getAttrib(data, Rf_install("mangoro_lossy_int64")) == R_NilValue) {
+    UNPROTECT(2);
+    return data;
+  }
   const char *names[] = {"type", "name", "error", "offset", "length", "data", "payload", ""};
   SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
   SET_VECTOR_ELT(out, 0, Rf_ScalarInteger(e.type));
@@ -184,36 +213,8 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame) {
   SET_VECTOR_ELT(out, 2, utf8_string(p + e.epos + 4, e.elen));
   SET_VECTOR_ELT(out, 3, Rf_ScalarReal((double) e.ppos));
   SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double) e.plen));
-  if (e.type == 2) {
-    if (e.plen > 0) {
-      SEXP off = PROTECT(Rf_ScalarReal((double) e.ppos));
-      SET_VECTOR_ELT(out, 5, mangoro_c_ipc_read(x, off, int64));
-      UNPROTECT(1);
-    }
-  } else if (e.type == 7) {
-    // A result in shared memory: the payload is its handle. The segment is
-    // verified, mapped privately and unlinked; the frame is read in place
-    // (its columns may be views of the mapping). A refusal gives the reason
-    // in `payload`.
-    mangoro_shm_seg seg;
-    const char *why = NULL;
-    if (mangoro_shm_open(p + e.ppos, (size_t) e.plen, (uint64_t) 1 << 46, &seg, &why) != 0) {
-      SET_VECTOR_ELT(out, 6, Rf_mkString(why));
-    } else {
-      SEXP map = PROTECT(mangoro_shm_mapping(&seg));
-      SET_VECTOR_ELT(out, 5, mangoro_ipc_read_in(map, seg.addr + MANGORO_SHM_HEADER, seg.payload_len,
-                                                 Rf_asLogical(int64) == TRUE));
-      UNPROTECT(1);
-    }
-  } else {
-    SET_VECTOR_ELT(out, 6, payload_copy(x, &e));
-  }
-  SEXP data = VECTOR_ELT(out, 5);
-  if (Rf_asLogical(frame) == TRUE && (e.type == 2 || e.type == 7) && Rf_inherits(data, "data.frame") &&
-      Rf_getAttrib(data, Rf_install("mangoro_lossy_int64")) == R_NilValue) {
-    UNPROTECT(1);
-    return data;
-  }
-  UNPROTECT(1);
+  SET_VECTOR_ELT(out, 5, data);
+  SET_VECTOR_ELT(out, 6, e.type == 2 || e.type == 7 ? why : payload_copy(x, &e));
+  UNPROTECT(3);
   return out;
 }

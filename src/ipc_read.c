@@ -232,6 +232,19 @@ typedef struct {
   const int *replaced; // per top-level column: made lazy or a view (not allocated)
 } stream_t;
 
+// Whether int64 columns are read as bit64::integer64. int64_ok < 0: not
+// known yet; R's int64_as_integer64() (R/message.R) says, once, at the first
+// int64 column (most results have none, so most reads never ask).
+static int int64_ok(stream_t *s) {
+  if (s->int64_ok < 0) {
+    SEXP ns = PROTECT(R_FindNamespace(Rf_mkString("mangoro")));
+    SEXP call = PROTECT(Rf_lang1(Rf_install("int64_as_integer64")));
+    s->int64_ok = Rf_asLogical(Rf_eval(call, ns)) == TRUE;
+    UNPROTECT(2);
+  }
+  return s->int64_ok;
+}
+
 static int bad_named(err_t *e, const char *fmt, const char *what) {
   if (e->why == NULL) {
     snprintf(e->msg, sizeof e->msg, fmt, what);
@@ -620,7 +633,7 @@ static SEXP alloc_col(stream_t *s, const node_t *nd, SEXP levels, R_xlen_t n) {
   }
   switch (nd->kind) {
   case K_INT:
-    if (nd->width == 8 && nd->sign && s->int64_ok) set_class(x, "integer64", NULL);
+    if (nd->width == 8 && nd->sign && int64_ok(s)) set_class(x, "integer64", NULL);
     break;
   case K_DATE: set_class(x, "Date", NULL); break;
   case K_TS: {
@@ -684,7 +697,7 @@ static int fill(stream_t *s, const node_t *nd, const arr_t *arrs, SEXP levels, i
       return OK;
     }
     double *o = REAL(out) + at;
-    if (w == 8 && nd->sign && s->int64_ok) {
+    if (w == 8 && nd->sign && int64_ok(s)) {
       // integer64 keeps the bits; its NA is INT64_MIN.
       if (count) memcpy(o, d + 8 * start, 8 * (size_t) count);
       int64_t na = INT64_MIN;
@@ -962,11 +975,11 @@ static double lazy_min_rows(void) {
 
 // The stream of `len` bytes at p, inside holder (a raw vector or a
 // mapping): a data.frame, or a string saying why the input is malformed.
-SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int int64_ok) {
+SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int as_integer64) {
   stream_t s;
   memset(&s, 0, sizeof s);
   size_t hlen;
-  s.int64_ok = int64_ok;
+  s.int64_ok = as_integer64;
   s.holder = holder;
   s.base = mangoro_holder_bytes(holder, &hlen);
   s.lazy_min = lazy_min_rows();

@@ -72,8 +72,10 @@ SEXP mangoro_lazy_utf8(SEXP holder, uint64_t offsets, uint64_t data, uint64_t da
 
 // ipc_read.c: the Arrow stream of `len` bytes at p inside holder (a raw
 // vector or a mapping): a data.frame (lazy strings, and for a mapping views
-// of null-free float64/int32 columns) or a reason string.
-SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int int64_ok);
+// of null-free float64/int32 columns) or a reason string. as_integer64:
+// int64 columns as bit64::integer64 (1) or double (0); -1: R says, at the
+// first int64 column.
+SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int as_integer64);
 
 void mangoro_init_altrep_shm(DllInfo *dll);
 void mangoro_init_altrep_string(DllInfo *dll);

@@ -214,6 +214,28 @@ test_that("a slow call times out with a classed error; the server stays usable",
                class = "mangoro_input_error")
 })
 
+test_that("the fast call path reads timeouts and options as the slow path does", {
+  srv <- rpc_server()
+  one <- data.frame(x = 1, y = 1)
+  # No limit, a whole limit, a fractional one, a limit past integer range.
+  for (t in list(Inf, 5000L, 2500.7, 1e12)) {
+    expect_identical(mangoro_rpc_call(srv, "add", one, timeout = t)$result, 2)
+  }
+  for (bad in list(NA, "soon", c(1, 2), -0.5)) {
+    e <- expect_error(mangoro_rpc_call(srv, "add", one, timeout = bad), class = "mangoro_input_error")
+    expect_match(conditionMessage(e), "`timeout` must be one non-negative number", fixed = TRUE)
+    withr::with_options(list(mangoro.timeout = bad), {
+      expect_error(mangoro_rpc_call(srv, "add", one), class = "mangoro_input_error")
+    })
+  }
+  withr::with_options(list(mangoro.shm_threshold = "big"), {
+    e <- expect_error(mangoro_rpc_call(srv, "add", one), class = "mangoro_input_error")
+    expect_match(conditionMessage(e), "mangoro.shm_threshold", fixed = TRUE)
+  })
+  # The server answers the next call: nothing above reached it half-made.
+  expect_identical(mangoro_rpc_call(srv, "add", one)$result, 2)
+})
+
 test_that("killing the server mid-call gives mangoro_server_gone before the timeout", {
   srv <- rpc_server()
   a <- mangoro_rpc_call_aio(srv, "sleep", data.frame(ms = 20000), timeout = 15000)
