@@ -177,7 +177,7 @@ func (e *entry) bind(rec arrow.RecordBatch, mem memory.Allocator) (*Args, error)
 	if len(cols) > 0 {
 		n = int64(cols[0].Len())
 	}
-	args.rec = array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, n)
+	args.rec = array.NewRecordBatch(schemaFor(fields), cols, n)
 	return args, nil
 }
 

@@ -306,7 +306,7 @@ type cachedSchema struct {
 // schema holds a dictionary (dictionary batches need arrow-go's Writer).
 func (c *schemaCache) message(schema *arrow.Schema, mem memory.Allocator) []byte {
 	for i := range c.slots {
-		if e := c.slots[i].Load(); e != nil && (e.schema == schema || e.schema.Equal(schema) && sameMetadata(e.schema.Metadata(), schema.Metadata())) {
+		if e := c.slots[i].Load(); e != nil && sameSchema(e.schema, schema) {
 			return e.msg
 		}
 	}
@@ -326,8 +326,66 @@ func (c *schemaCache) message(schema *arrow.Schema, mem memory.Allocator) []byte
 	return e.msg
 }
 
+// schemaFor returns a schema of fields (no metadata). Schemas of recent
+// field lists are reused, so a call that builds the same result every time
+// builds no schema (a map and three allocations) and hits replySchemas on
+// the pointer.
+func schemaFor(fields []arrow.Field) *arrow.Schema {
+	for i := range recentSchemas.slots {
+		if sc := recentSchemas.slots[i].Load(); sc != nil && sameFields(sc, fields) {
+			return sc
+		}
+	}
+	sc := arrow.NewSchema(fields, nil)
+	recentSchemas.slots[recentSchemas.next.Add(1)%uint32(len(recentSchemas.slots))].Store(sc)
+	return sc
+}
+
+// recentSchemas holds the schemas schemaFor made last, replaced in turn.
+// Schemas are immutable, so they are shared freely.
+var recentSchemas struct {
+	slots [8]atomic.Pointer[arrow.Schema]
+	next  atomic.Uint32
+}
+
+// sameFields reports whether sc, a schema without metadata, has exactly
+// these fields.
+func sameFields(sc *arrow.Schema, fields []arrow.Field) bool {
+	if sc.NumFields() != len(fields) || sc.HasMetadata() || !sc.IsNativeEndian() {
+		return false
+	}
+	for i := range fields {
+		if !sameField(sc.Field(i), fields[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSchema is Schema.Equal plus equal metadata, without allocating (Equal
+// sorts metadata keys even when there are none).
+func sameSchema(a, b *arrow.Schema) bool {
+	if a == b {
+		return true
+	}
+	if a.NumFields() != b.NumFields() || a.Endianness() != b.Endianness() || !sameMetadata(a.Metadata(), b.Metadata()) {
+		return false
+	}
+	for i := 0; i < a.NumFields(); i++ {
+		if !sameField(a.Field(i), b.Field(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameField(a, b arrow.Field) bool {
+	return a.Name == b.Name && a.Nullable == b.Nullable && sameMetadata(a.Metadata, b.Metadata) &&
+		arrow.TypeEqual(a.Type, b.Type, arrow.CheckMetadata())
+}
+
 // sameMetadata is Metadata.Equal without its sort when both are empty (the
-// usual case; results build a new schema every call).
+// usual case).
 func sameMetadata(a, b arrow.Metadata) bool {
 	if a.Len() == 0 && b.Len() == 0 {
 		return true

@@ -63,7 +63,7 @@ func (b *ResultBuilder) Record() (arrow.RecordBatch, error) {
 	if len(b.cols) > 0 {
 		n = int64(b.cols[0].Len())
 	}
-	return array.NewRecordBatch(arrow.NewSchema(b.fields, nil), b.cols, n), nil
+	return array.NewRecordBatch(schemaFor(b.fields), b.cols, n), nil
 }
 
 // Release drops the columns added so far. Record calls it; call it yourself

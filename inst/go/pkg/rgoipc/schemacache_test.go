@@ -68,3 +68,43 @@ func TestWriteStreamCachedSchemaMatchesWriter(t *testing.T) {
 		})
 	}
 }
+
+// schemaFor hands back the schema it made for an equal field list, and a
+// new one for any difference a reader could see.
+func TestSchemaForReusesOnlyEqualFields(t *testing.T) {
+	f64 := arrow.PrimitiveTypes.Float64
+	md := arrow.NewMetadata([]string{"unit"}, []string{"m"})
+	base := []arrow.Field{{Name: "x", Type: f64, Nullable: true}, {Name: "y", Type: arrow.BinaryTypes.String, Nullable: true}}
+	a := schemaFor(base)
+	again := append([]arrow.Field(nil), base...)
+	if b := schemaFor(again); b != a {
+		t.Fatal("an equal field list built a second schema")
+	}
+	variants := map[string][]arrow.Field{
+		"name":      {{Name: "z", Type: f64, Nullable: true}, base[1]},
+		"type":      {{Name: "x", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, base[1]},
+		"nullable":  {{Name: "x", Type: f64}, base[1]},
+		"metadata":  {{Name: "x", Type: f64, Nullable: true, Metadata: md}, base[1]},
+		"count":     base[:1],
+		"list type": {{Name: "x", Type: arrow.ListOf(f64), Nullable: true}, base[1]},
+	}
+	for name, fields := range variants {
+		sc := schemaFor(fields)
+		if sc == a || sameSchema(sc, a) {
+			t.Errorf("%s: reused the schema of different fields", name)
+		}
+		if !sc.Equal(arrow.NewSchema(fields, nil)) || sc.NumFields() != len(fields) {
+			t.Errorf("%s: schema %v does not hold its fields", name, sc)
+		}
+	}
+	// A list of the same element type is the same list type.
+	l := []arrow.Field{{Name: "x", Type: arrow.ListOf(f64), Nullable: true}, base[1]}
+	if schemaFor(l) != schemaFor([]arrow.Field{{Name: "x", Type: arrow.ListOf(f64), Nullable: true}, base[1]}) {
+		t.Error("equal list fields built a second schema")
+	}
+	// Schema-level metadata is never taken for a schemaFor schema.
+	withMD := arrow.NewSchema(base, &md)
+	if sameSchema(withMD, a) || sameFields(withMD, base) {
+		t.Error("a schema with metadata matched one without")
+	}
+}
