@@ -74,7 +74,8 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   # bench/PROFILE.md): one native call for the options and the request
   # (src/call.c), the request, one wait, one native call to decode.
   # Everything else, bad input included: rpc_call(), which says what is wrong.
-  call <- if (is.environment(sock) && is.list(data) && !length(client_state$deferred)) sock$.call
+  # .subset2(): `$` on a classed environment would look for a method first.
+  call <- if (is.environment(sock) && is.list(data) && !length(.subset2(client_state, "deferred"))) .subset2(sock, ".call")
   msg <- if (!is.null(call)) .Call(mangoro_c_call_fast, call, func_name, data, timeout, deadline_margin)
   if (!is.raw(msg)) return(rpc_call(sock, func_name, data, timeout, if (is.double(msg) || is.list(msg)) msg))
   id <- attr(msg, "id")

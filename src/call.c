@@ -15,6 +15,20 @@
 #include <limits.h>
 #include <math.h>
 
+// Element `name` (a symbol) of list x, or R_NilValue. Names are compared as
+// cached CHARSXPs (an ASCII name has one), pointer to pointer.
+static SEXP list_get(SEXP x, SEXP name) {
+  SEXP nms = Rf_getAttrib(x, R_NamesSymbol);
+  if (TYPEOF(x) != VECSXP || TYPEOF(nms) != STRSXP) return R_NilValue;
+  SEXP ch = PRINTNAME(name);
+  for (R_xlen_t i = 0; i < XLENGTH(x); i++)
+    if (STRING_ELT(nms, i) == ch) return VECTOR_ELT(x, i);
+  return R_NilValue;
+}
+
+static SEXP s_id, s_header, s_timeout, s_wait, s_ok, s_arena, s_shm, s_speaks, s_token_json, s_max_size,
+  s_opt_timeout, s_opt_threshold;
+
 SEXP mangoro_encode_call(const char *name, size_t nlen, const char *text, size_t tlen,
                          SEXP cols, SEXP nrow, SEXP arena, double thr);
 
@@ -86,6 +100,23 @@ static double frame_rows(SEXP x) {
   return -1;
 }
 
+static size_t put_text(char *text, size_t n, const char *s) {
+  size_t k = strlen(s);
+  memcpy(text + n, s, k);
+  return n + k;
+}
+
+// ms (0 .. 1e15) rounded to a whole number, in decimal digits: what
+// printf("%.0f") writes, without printf's cost on every call.
+static size_t put_ms(char *text, size_t n, double ms) {
+  uint64_t v = (uint64_t) nearbyint(ms);
+  char digits[20];
+  int k = 0;
+  do { digits[k++] = (char) ('0' + v % 10); v /= 10; } while (v);
+  while (k) text[n++] = digits[--k];
+  return n;
+}
+
 // The request header (inst/WIRE.md, "Request header") into text, which has
 // room for idlen + toklen + 64 bytes; its length. id: NULL for none;
 // ms: the timeout in ms (NaN: none); tok: the token as a JSON string. Empty
@@ -102,11 +133,14 @@ static size_t put_header(char *text, const char *id, size_t idlen, double ms, co
   }
   if (!ISNAN(ms)) {
     if (ms > 1e15) ms = 1e15; // ~30,000 years; keeps the number short
-    n += (size_t) snprintf(text + n, 40, "%s\"timeout_ms\":%.0f", sep, ms);
+    n = put_text(text, n, sep);
+    n = put_text(text, n, "\"timeout_ms\":");
+    n = put_ms(text, n, ms);
     sep = ",";
   }
   if (toklen) {
-    n += (size_t) snprintf(text + n, 12, "%s\"token\":", sep);
+    n = put_text(text, n, sep);
+    n = put_text(text, n, "\"token\":");
     memcpy(text + n, tok, toklen);
     n += toklen;
   }
@@ -186,11 +220,11 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   size_t tlen = put_header(text, id ? idbuf : NULL, 16, id ? ms : NAN, tok, toklen);
   SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nr, arena, thr));
   if (TYPEOF(out) == RAWSXP || TYPEOF(out) == REALSXP) {
-    if (id) Rf_setAttrib(out, Rf_install("id"), Rf_mkString(idbuf));
+    if (id) Rf_setAttrib(out, mangoro_sym(&s_id, "id"), Rf_mkString(idbuf));
     if (TYPEOF(out) == REALSXP) {
       SEXP h = PROTECT(Rf_allocVector(STRSXP, 1));
       SET_STRING_ELT(h, 0, Rf_mkCharLenCE(text, (int) tlen, CE_UTF8));
-      Rf_setAttrib(out, Rf_install("header"), h);
+      Rf_setAttrib(out, mangoro_sym(&s_header, "header"), h);
       UNPROTECT(1);
     }
   }
@@ -198,14 +232,6 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   return out;
 }
 
-// Element `name` of list x, or R_NilValue.
-static SEXP list_get(SEXP x, const char *name) {
-  SEXP nms = Rf_getAttrib(x, R_NamesSymbol);
-  if (TYPEOF(x) != VECSXP || TYPEOF(nms) != STRSXP) return R_NilValue;
-  for (R_xlen_t i = 0; i < XLENGTH(x); i++)
-    if (strcmp(CHAR(STRING_ELT(nms, i)), name) == 0) return VECTOR_ELT(x, i);
-  return R_NilValue;
-}
 
 // One number >= 0 (not NA); -1 when x is anything else.
 static double non_negative(SEXP x) {
@@ -225,37 +251,37 @@ static double non_negative(SEXP x) {
 // mangoro_c_call_encode() gives or NULL, and the slow path, which says what
 // is wrong, takes over.
 SEXP mangoro_c_call_fast(SEXP call, SEXP name, SEXP data, SEXP timeout, SEXP margin) {
-  SEXP t = timeout == R_NilValue ? Rf_GetOption1(Rf_install("mangoro.timeout")) : timeout;
+  SEXP t = timeout == R_NilValue ? Rf_GetOption1(mangoro_sym(&s_opt_timeout, "mangoro.timeout")) : timeout;
   double ms = 10000;
   if (t != R_NilValue && (ms = non_negative(t)) < 0) return R_NilValue;
   int none = !R_FINITE(ms);
   int tms = none ? 0 : (ms > INT_MAX ? INT_MAX : (int) ms);
-  SEXP shm = list_get(call, "shm"), arena = R_NilValue;
+  SEXP shm = list_get(call, mangoro_sym(&s_shm, "shm")), arena = R_NilValue;
   SEXP thr = PROTECT(Rf_ScalarReal(R_PosInf));
   if (TYPEOF(shm) == ENVSXP) {
-    SEXP ok = Rf_findVarInFrame(shm, Rf_install("ok"));
-    arena = Rf_findVarInFrame(shm, Rf_install("arena"));
+    SEXP ok = Rf_findVarInFrame(shm, mangoro_sym(&s_ok, "ok"));
+    arena = Rf_findVarInFrame(shm, mangoro_sym(&s_arena, "arena"));
     if (arena == R_UnboundValue) arena = R_NilValue;
     if (TYPEOF(ok) == LGLSXP && XLENGTH(ok) == 1 && LOGICAL(ok)[0] == TRUE) {
       UNPROTECT(1);
-      thr = PROTECT(Rf_GetOption1(Rf_install("mangoro.shm_threshold")));
+      thr = PROTECT(Rf_GetOption1(mangoro_sym(&s_opt_threshold, "mangoro.shm_threshold")));
     }
   }
   PROTECT(arena);
   SEXP deadline = PROTECT(Rf_ScalarReal(none ? NA_REAL : (double) tms + Rf_asReal(margin)));
-  SEXP msg = PROTECT(mangoro_c_call_encode(name, data, R_NilValue, list_get(call, "speaks"), deadline,
-                                           list_get(call, "token_json"), arena, thr));
+  SEXP msg = PROTECT(mangoro_c_call_encode(name, data, R_NilValue, list_get(call, mangoro_sym(&s_speaks, "speaks")), deadline,
+                                           list_get(call, mangoro_sym(&s_token_json, "token_json")), arena, thr));
   if (TYPEOF(msg) == RAWSXP) {
-    double max = Rf_asReal(list_get(call, "max_size"));
+    double max = Rf_asReal(list_get(call, mangoro_sym(&s_max_size, "max_size")));
     if (!((double) XLENGTH(msg) <= max)) {
       UNPROTECT(4);
       return R_NilValue;
     }
     SEXP wait = PROTECT(Rf_ScalarInteger(none || tms > INT_MAX - 5 ? INT_MAX : tms + 5));
-    Rf_setAttrib(msg, Rf_install("wait"), wait);
+    Rf_setAttrib(msg, mangoro_sym(&s_wait, "wait"), wait);
     if (!none) {
       SEXP tm = PROTECT(Rf_ScalarInteger(tms));
-      Rf_setAttrib(msg, Rf_install("timeout"), tm);
+      Rf_setAttrib(msg, mangoro_sym(&s_timeout, "timeout"), tm);
       UNPROTECT(1);
     }
     UNPROTECT(1);

@@ -201,8 +201,9 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame) {
   }
   PROTECT(data);
   PROTECT(why);
+  static SEXP s_lossy;
   if (Rf_asLogical(frame) == TRUE && Rf_inherits(data, "data.frame") &&
-      Rf_getAttrib(data, Rf_install("mangoro_lossy_int64")) == R_NilValue) {
+      Rf_getAttrib(data, mangoro_sym(&s_lossy, "mangoro_lossy_int64")) == R_NilValue) {
     UNPROTECT(2);
     return data;
   }

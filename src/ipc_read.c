@@ -31,9 +31,7 @@
 // indices). Bad input gives back a reason string (R raises a
 // mangoro_protocol_error), never an out-of-bounds read.
 
-#define R_NO_REMAP
-#include <R.h>
-#include <Rinternals.h>
+#include "mangoro.h" // R.h, Rinternals.h, mangoro_sym()
 #include <stdint.h>
 #include <string.h>
 #include <limits.h>
@@ -966,7 +964,8 @@ static SEXP build_frame(stream_t *s, SEXP levels) {
 // back lazy (default 1000: below that, making the strings at once is cheaper
 // than the ALTREP machinery); FALSE or Inf: never.
 static double lazy_min_rows(void) {
-  SEXP o = Rf_GetOption1(Rf_install("mangoro.lazy_strings"));
+  static SEXP s_opt;
+  SEXP o = Rf_GetOption1(mangoro_sym(&s_opt, "mangoro.lazy_strings"));
   if (o == R_NilValue) return 1000;
   if (TYPEOF(o) == LGLSXP && XLENGTH(o) == 1) return LOGICAL(o)[0] == TRUE ? 1 : R_PosInf;
   double v = Rf_asReal(o);

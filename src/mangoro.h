@@ -18,6 +18,13 @@
 
 #define ENV_HEADER 9 /* type byte + two length words */
 
+// A symbol, installed the first time only (Rf_install hashes its name each
+// time; symbols are never collected). slot: a static SEXP, NULL at first.
+static inline SEXP mangoro_sym(SEXP *slot, const char *name) {
+  if (*slot == NULL) *slot = Rf_install(name);
+  return *slot;
+}
+
 // The UTF-8 bytes of a string argument; NULL/NA/"" all mean "empty".
 const char *mangoro_utf8_or_empty(SEXP x, size_t *len);
 // Writes the 9 + nlen + elen header bytes at p.

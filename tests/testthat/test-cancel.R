@@ -94,6 +94,12 @@ test_that("a server with the header feature gets the call's id and timeout", {
   expect_identical(request_header("0123456789abcdef", 1500L), '{"id":"0123456789abcdef","timeout_ms":1500}')
   expect_identical(request_header(), "")
   expect_identical(jsonlite::parse_json(request_header(token = "a\"b"))$token, "a\"b")
+  # Timeouts are whole milliseconds, rounded half to even, capped at 1e15.
+  ms <- c(0, 1, 9, 10, 100, 10100, 2147483647, 2147483747, 0.5, 1.5, 2.5, 999.7, 123456789012, 1e15, 3e17)
+  want <- c("0", "1", "9", "10", "100", "10100", "2147483647", "2147483747", "0", "2", "2", "1000",
+            "123456789012", "1000000000000000", "1000000000000000")
+  got <- vapply(ms, function(m) request_header(timeout_ms = m, token = "t"), "")
+  expect_identical(got, sprintf('{"timeout_ms":%s,"token":"t"}', want))
 })
 
 test_that("every req socket mangoro makes never resends a request", {
