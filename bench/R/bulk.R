@@ -17,8 +17,8 @@
 scenario_bulk <- function(ctx) {
   ctx$bulk <- list()
   cases <- list(
-    list(name = "add, 2 x 1e6 doubles", func = "add", n = 1e6, iters = if (quick) 3 else 15),
-    list(name = "add, 2 x 1e7 doubles", func = "add", n = 1e7, iters = if (quick) 2 else 5),
+    list(name = "add, 2 x 1e6 doubles", func = "add", n = 1e6, iters = if (quick) 3 else 21),
+    list(name = "add, 2 x 1e7 doubles", func = "add", n = 1e7, iters = if (quick) 2 else 9),
     list(name = "echoString, 1e6 strings", func = "echoString", n = 1e6, iters = if (quick) 2 else 5)
   )
   mirai::daemons(1)
@@ -72,28 +72,34 @@ bulk_case <- function(case, ctx) {
   stopifnot(identical(got, if (is_add) x + y else x), identical(peer(), got))
 
   it <- case$iters
-  mark <- function(...) bench::mark(..., iterations = it, check = FALSE, filter_gc = FALSE,
-                                    memory = TRUE)
   idx <- round(seq(1, result_len, length.out = 10))
-  socket <- function() withr::with_options(list(mangoro.shm_threshold = Inf),
-                                           mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000))
+  call <- function() mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000)
   # mangoro's default path: shared memory on this ipc server above the
   # threshold (R/shm.R), lazy string results (src/ipc_read.c).
-  bm <- mark(
-    mangoro = mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000),
-    mangoro_socket = socket(),
-    mangoro_use_10 = mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000)$result[idx],
-    mangoro_use_all = .Call(ns$mangoro_c_lazy_materialize, mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000)$result),
-    eager_use_10 = withr::with_options(list(mangoro.lazy_strings = FALSE, mangoro.shm_threshold = Inf),
-                                       mangoro_rpc_call(ctx$srv, case$func, df, timeout = 60000))$result[idx],
-    echo_request = raw_echo(ctx$echo, msg),
-    echo_reply = raw_echo(ctx$echo, reply),
-    memory_copy = memory_floor(),
-    local_r = local_r(),
-    mirai = peer()
+  calls <- list(
+    mangoro = call,
+    mangoro_socket = function() withr::with_options(list(mangoro.shm_threshold = Inf), call()),
+    mangoro_use_10 = function() call()$result[idx],
+    mangoro_use_all = function() .Call(ns$mangoro_c_lazy_materialize, call()$result),
+    eager_use_10 = function() withr::with_options(list(mangoro.lazy_strings = FALSE, mangoro.shm_threshold = Inf),
+                                                  call())$result[idx],
+    echo_request = function() raw_echo(ctx$echo, msg),
+    echo_reply = function() raw_echo(ctx$echo, reply),
+    memory_copy = memory_floor,
+    local_r = local_r,
+    mirai = peer
   )
-  s <- lapply(seq_len(nrow(bm)), function(i) bm_stats(bm, i))
-  names(s) <- as.character(bm$expression)
+  if (is_add) calls[c("mangoro_use_10", "mangoro_use_all", "eager_use_10")] <- NULL
+  # Timings interleaved round by round (common.R), so the VM's swings in
+  # page-fault cost hit the call and its floors alike; memory from one more
+  # run of each (R's allocations are the same every time).
+  tm <- interleaved_times(calls, it, warmup = 1L)
+  mem <- vapply(calls, function(f) as.numeric(bench::mark(f(), iterations = 1, check = FALSE,
+                                                          filter_gc = FALSE, memory = TRUE)$mem_alloc), 0)
+  s <- lapply(names(calls), function(nm) c(median = stats::median(tm[, nm]),
+                                           p95 = unname(stats::quantile(tm[, nm], 0.95)),
+                                           mem = mem[[nm]], n = it))
+  names(s) <- names(calls)
   floor_t <- (s$echo_request[["median"]] + s$echo_reply[["median"]]) / 2
   t <- s$mangoro[["median"]]
   gbps <- function(sec) bytes / sec / 1e9
@@ -105,7 +111,7 @@ bulk_case <- function(case, ctx) {
   peak <- (sum(gc()[, 6L]) - before) * 1024^2 # "max used" (Mb) columns
   rm(res)
 
-  ctx$bulk[[case$name]] <- list(bm = bm, bytes = bytes, floor = floor_t)
+  ctx$bulk[[case$name]] <- list(times = tm, bytes = bytes, floor = floor_t)
   rows <- rbind(
     row(case$name, "payload rate", gbps(t), "GB/s", floor = gbps(floor_t),
         peer = gbps(s$mirai[["median"]]), peer_name = "mirai", target = 2, direction = ">=",

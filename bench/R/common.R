@@ -64,11 +64,15 @@ bench_teardown <- function(ctx) {
 # The floor server: started like a mangoro server (ready line on stdout,
 # exit on stdin EOF) but dialled with a bare nanonext req socket, since it
 # answers every message, manifest requests included, with the message itself.
+# It runs on one P (GOMAXPROCS=1): one caller at a time is answered fastest
+# that way, 10 us sooner per small echo and 40 % sooner for 160 MB on the
+# 2-core VM (bench/PROFILE.md, round four), and a floor must be the fastest
+# echo there is (mangoro's Main also runs on one P while quiet).
 start_rawecho <- function(binary) {
   url <- create_ipc_path("rawecho")
   proc <- processx::process$new(
     binary, url, stdin = "|", stdout = "|", stderr = tempfile("rawecho-", fileext = ".log"),
-    env = c("current", MANGORO_READY = "stdout", MANGORO_PARENT = "stdin"), cleanup = TRUE
+    env = c("current", MANGORO_READY = "stdout", MANGORO_PARENT = "stdin", GOMAXPROCS = "1"), cleanup = TRUE
   )
   repeat {
     state <- proc$poll_io(10000)[["output"]]

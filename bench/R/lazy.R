@@ -4,7 +4,7 @@
 # a collected heap, and the strings are NOT in R's CHARSXP cache (the source
 # vector is dropped), so every path creates its CHARSXPs for real.
 
-scenario_lazy_strings <- function(ctx, n = 1e6, reps = if (quick) 3 else 7) {
+scenario_lazy_strings <- function(ctx, n = 1e6, reps = if (quick) 3 else 9) {
   source(file.path(dirname(ctx$bench_dir), "tests", "testthat", "helper-arrow-utf8.R"), local = TRUE)
   x <- sprintf("s%07d-%s", seq_len(n), rep_len(c("alpha", "beta", "gamma"), n))
   b <- arrow_utf8_buffers(x)
@@ -29,16 +29,21 @@ scenario_lazy_strings <- function(ctx, n = 1e6, reps = if (quick) 3 else 7) {
     # ... and before lazy strings (mangoro.lazy_strings = FALSE): every CHARSXP at once.
     reply_eager = eager
   )
-  times <- lapply(cases, function(f) {
-    vapply(seq_len(reps), function(i) {
+  # Interleaved: round i times every case once, in an order that turns each
+  # round (as interleaved_times() in common.R), so a swing in the VM's speed
+  # hits the floor and the paths alike; each timing starts from a collected heap.
+  k <- length(cases)
+  tm <- matrix(0, reps, k)
+  for (i in seq_len(reps)) {
+    for (j in (seq_len(k) + i) %% k + 1L) {
       invisible(gc())
       t0 <- mclock_ms()
-      r <- f()
-      t <- mclock_ms() - t0
+      r <- cases[[j]]()
+      tm[i, j] <- mclock_ms() - t0
       rm(r)
-      t
-    }, 0)
-  })
+    }
+  }
+  times <- stats::setNames(lapply(seq_len(k), function(j) tm[, j]), names(cases))
   data.frame(what = names(cases), median_ms = vapply(times, stats::median, 0),
              min_ms = vapply(times, min, 0), reps = reps, n = n, stringsAsFactors = FALSE)
 }
@@ -50,7 +55,7 @@ scenario_lazy <- function(ctx) {
   res <- scenario_lazy_strings(ctx, n = 1e6)
   ctx$lazy <- res
   ms <- function(what) res$median_ms[res$what == what]
-  note <- sprintf("1e6 strings, median of %d; `Rscript bench/run.R` (bench/R/lazy.R)", res$reps[[1]])
+  note <- sprintf("1e6 strings, median of %d interleaved rounds; `Rscript bench/run.R` (bench/R/lazy.R)", res$reps[[1]])
   rbind(
     row("lazy strings (1e6)", "use 10 of the returned strings, vs eager reader", ms("reply_use_10"), "ms",
         floor = ms("reply_eager"), target = 0.2, target_on = "floor",
