@@ -216,7 +216,7 @@ typedef struct {
   node_t root;     // a struct whose children are the columns
   int nnode, nbuf, max_nodes;
   dict_t *dicts;
-  int ndict;
+  int ndict, dict_cap;
   batch_t *batches;
   int nbatch, cap;
   int64_t rows;
@@ -352,6 +352,13 @@ static int parse_field(stream_t *s, const table_t *ft, node_t *nd, int depth) {
     int64_t id = field_int(&dict, 0, 8, 0, e);
     for (int d = 0; d < s->ndict; d++)
       if (s->dicts[d].id == id) return bad(e, "two fields share a dictionary id");
+    if (s->ndict == s->dict_cap) { // grown as met: most schemas have none
+      int cap = s->dict_cap ? 2 * s->dict_cap : 4;
+      dict_t *nd2 = (dict_t *) R_alloc((size_t) cap, sizeof(dict_t));
+      if (s->ndict) memcpy(nd2, s->dicts, (size_t) s->ndict * sizeof(dict_t));
+      s->dicts = nd2;
+      s->dict_cap = cap;
+    }
     dict_t *dt = &s->dicts[s->ndict];
     memset(dt, 0, sizeof *dt);
     dt->id = id;
@@ -450,7 +457,6 @@ static int parse_schema(stream_t *s, const table_t *sc, uint64_t meta_len) {
   if (field_vector(sc, 1, 4, &count, &start, e) != OK) return BAD;
   // Each field costs at least a 4-byte offset in some vector of the metadata.
   s->max_nodes = (int) (meta_len / 4 < INT_MAX / 2 ? meta_len / 4 : INT_MAX / 2);
-  s->dicts = (dict_t *) R_alloc((size_t) s->max_nodes + 1, sizeof(dict_t));
   s->root = (node_t) {.kind = K_STRUCT, .idx = -1, .name = "", .tz = ""};
   return parse_children(s, sc, &s->root, 0, count, start);
 }

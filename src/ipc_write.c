@@ -618,6 +618,10 @@ typedef struct {
   fb_t schema, batch, *dicts;
   int ncol, nfct;
   size_t stream; // bytes of the Arrow stream alone
+  // First storage of the schema and batch flatbuffers: a small call's fit,
+  // and need no R allocation (fb_reserve moves a larger one to R_alloc).
+  // schema.buf and batch.buf may point here: a plan is never copied.
+  unsigned char schema_inline[1024], batch_inline[512];
 } plan_t;
 
 // Plans the stream of `cols`: 0, 1 when some column needs the nanoarrow
@@ -660,8 +664,8 @@ static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
   pl->lev = lev;
   pl->ncol = ncol;
   pl->nfct = nfct;
-  pl->schema = (fb_t) {NULL, 0, 0};
-  pl->batch = (fb_t) {NULL, 0, 0};
+  pl->schema = (fb_t) {pl->schema_inline, 0, sizeof pl->schema_inline};
+  pl->batch = (fb_t) {pl->batch_inline, 0, sizeof pl->batch_inline};
   pl->dicts = (fb_t *) R_alloc((size_t) (nfct ? nfct : 1), sizeof(fb_t));
   build_schema(&pl->schema, names, c, ncol);
   size_t total = framed_len(pl->schema.len);

@@ -77,6 +77,17 @@ test_that("integer64 round-trips exactly with bit64", {
   expect_silent(roundtrip(data.frame(x = bit64::as.integer64(1:3))))
 })
 
+test_that("a frame of many factors reads every dictionary (the reader grows its table)", {
+  # Nine factor columns: more dictionaries than the reader first makes room for.
+  df <- as.data.frame(lapply(stats::setNames(1:9, paste0("f", 1:9)), function(k) {
+    factor(rep_len(c(letters[k], NA, LETTERS[k]), 5), levels = c(LETTERS[k], letters[k], "unused"))
+  }))
+  df$x <- 1:5
+  expect_identical(roundtrip(df), df)
+  srv <- rpc_server()
+  expect_identical(mangoro_rpc_call(srv, "echo", df), df)
+})
+
 test_that("factors round-trip as dictionaries: NA, unused levels, ordered, zero rows", {
   f <- factor(c("b", NA, "a", "b"), levels = c("z", "a", "b"))
   o <- factor(c("lo", "hi", NA, "lo"), levels = c("lo", "mid", "hi"), ordered = TRUE)
