@@ -216,7 +216,8 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   double ms = Rf_asReal(timeout_ms);
   char idbuf[17] = "";
   if (id) next_call_id(idbuf);
-  char *text = R_alloc(16 + toklen + 64, 1);
+  char room[256]; // a header without a long token
+  char *text = 16 + toklen + 64 <= sizeof room ? room : R_alloc(16 + toklen + 64, 1);
   size_t tlen = put_header(text, id ? idbuf : NULL, 16, id ? ms : NAN, tok, toklen);
   SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nr, arena, thr));
   if (TYPEOF(out) == RAWSXP || TYPEOF(out) == REALSXP) {
