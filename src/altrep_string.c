@@ -12,6 +12,7 @@
 // data); each string's UTF-8 is checked when its CHARSXP is made.
 
 #include "shm.h"
+#include <stdint.h>
 #include <string.h>
 #include <limits.h>
 #include <R_ext/Altrep.h>
@@ -58,25 +59,53 @@ static int utf8_ok(const unsigned char *s, size_t n) {
   return 1;
 }
 
-// The CHARSXP of element i, made from the Arrow bytes.
-static SEXP make_elt(SEXP x, R_xlen_t i) {
+// Is s[0..n) ASCII without a NUL? Eight bytes at a time: most strings are,
+// and then neither the NUL search nor the UTF-8 check is needed.
+static int plain_ascii(const unsigned char *s, size_t n) {
+  const uint64_t hi = 0x8080808080808080ULL, lo = 0x0101010101010101ULL;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if ((w & hi) || ((w - lo) & ~w & hi)) return 0;
+  }
+  for (; i < n; i++) if (s[i] == 0 || s[i] >= 0x80) return 0;
+  return 1;
+}
+
+// Where a lazy vector's Arrow buffers are, looked up once per access or per
+// materialization rather than once per element.
+typedef struct {
+  const unsigned char *valid, *offs, *data; // valid NULL: no nulls
+  int large;
+} view_t;
+
+static view_t view_of(SEXP x) {
   double *m = meta(x);
   size_t len;
   const unsigned char *base = mangoro_holder_bytes(holder(x), &len);
   if (!base) Rf_error("mangoro: the memory behind this character vector was released");
-  if (m[M_VALID] >= 0) {
-    unsigned char byte = base[(size_t) m[M_VALID] + (size_t) (i >> 3)];
-    if (!((byte >> (i & 7)) & 1)) return NA_STRING;
-  }
-  const unsigned char *offs = base + (size_t) m[M_OFFS];
-  int large = m[M_LARGE] != 0;
-  int64_t a = offset_at(offs, large, i), b = offset_at(offs, large, i + 1);
-  const unsigned char *s = base + (size_t) m[M_DATA] + (size_t) a;
+  return (view_t) {m[M_VALID] >= 0 ? base + (size_t) m[M_VALID] : NULL, base + (size_t) m[M_OFFS],
+                   base + (size_t) m[M_DATA], m[M_LARGE] != 0};
+}
+
+// The CHARSXP of element i, made from the Arrow bytes.
+static SEXP view_elt(const view_t *v, R_xlen_t i) {
+  if (v->valid && !((v->valid[i >> 3] >> (i & 7)) & 1)) return NA_STRING;
+  int64_t a = offset_at(v->offs, v->large, i), b = offset_at(v->offs, v->large, i + 1);
+  const unsigned char *s = v->data + (size_t) a;
   size_t n = (size_t) (b - a);
   if (n > INT_MAX) Rf_error("mangoro: string %.0f is longer than R allows", (double) i + 1);
-  if (memchr(s, 0, n)) Rf_error("mangoro: string %.0f holds a NUL byte, which R strings cannot", (double) i + 1);
-  if (!utf8_ok(s, n)) Rf_error("mangoro: string %.0f is not valid UTF-8", (double) i + 1);
+  if (!plain_ascii(s, n)) {
+    if (memchr(s, 0, n)) Rf_error("mangoro: string %.0f holds a NUL byte, which R strings cannot", (double) i + 1);
+    if (!utf8_ok(s, n)) Rf_error("mangoro: string %.0f is not valid UTF-8", (double) i + 1);
+  }
   return Rf_mkCharLenCE((const char *) s, (int) n, CE_UTF8);
+}
+
+static SEXP make_elt(SEXP x, R_xlen_t i) {
+  view_t v = view_of(x);
+  return view_elt(&v, i);
 }
 
 // The element cache, made on first use. R_BlankString marks "not made yet"
@@ -108,8 +137,9 @@ static void materialize(SEXP x) {
   if (meta(x)[M_FULL] != 0) return;
   SEXP c = PROTECT(ensure_cache(x));
   R_xlen_t n = lazy_length(x);
+  view_t v = view_of(x); // the holder stays alive until the loop is done
   for (R_xlen_t i = 0; i < n; i++) {
-    if (STRING_ELT(c, i) == R_BlankString) SET_STRING_ELT(c, i, make_elt(x, i));
+    if (STRING_ELT(c, i) == R_BlankString) SET_STRING_ELT(c, i, view_elt(&v, i));
   }
   meta(x)[M_FULL] = 1;
   SET_VECTOR_ELT(R_altrep_data1(x), 0, R_NilValue);

@@ -59,6 +59,24 @@ test_that("bad buffers are refused when made, bad strings when used", {
   expect_error(lazy_from(b, holder = bytes)[[2]], "NUL byte")
 })
 
+test_that("long strings are checked at every byte, eight-byte words and tails alike", {
+  s <- strrep("abcdefgh", 3) # 24 bytes: three words
+  for (at in c(1, 7, 8, 9, 16, 17, 24)) {
+    b <- arrow_utf8_buffers(c("ok", s))
+    bytes <- b$bytes
+    bytes[b$data + 2 + at] <- as.raw(0)
+    expect_error(lazy_from(b, holder = bytes)[[2]], "NUL byte", info = at)
+    bytes[b$data + 2 + at] <- as.raw(0xff)
+    expect_error(lazy_from(b, holder = bytes)[[2]], "not valid UTF-8", info = at)
+    # Valid non-ASCII at the same place reads back as it is.
+    u <- paste0(substr(s, 1, at - 1), "\u00e9", substr(s, at + 1, 24))
+    expect_identical(lazy_from(arrow_utf8_buffers(c("ok", u)))[[2]], u, info = at)
+  }
+  x <- c(s, paste0(s, "\u00e9"), NA, "")
+  v <- lazy_from(arrow_utf8_buffers(x))
+  expect_identical(.Call(ns$mangoro_c_lazy_materialize, v)[], x)
+})
+
 test_that("a lazy vector over a shared memory mapping keeps it alive", {
   skip_if_no_shm()
   x <- c("x", NA, "zz")
