@@ -81,10 +81,10 @@ machine_info <- function(ctx) {
 
 scenario_notes <- function() {
   c("### How each figure is measured", "",
-    "* **Small call**: `mangoro_rpc_call(srv, \"add\", data.frame(x = 1.5, y = 2.5))`, bench::mark, all iterations kept (filter_gc = FALSE).",
-    "  Floor: the same envelope bytes sent with `nanonext::request()` to `bench/go/rawecho` (a Go rep socket that replies with the request bytes) over the same ipc transport.",
+    "* **Small call**: `mangoro_rpc_call(srv, \"add\", data.frame(x = 1.5, y = 2.5))`, timed call by call, interleaved with the floor and the peer round by round (medians; memory from bench::mark).",
+    "  Floor: the same envelope bytes sent with `nanonext::request()` to `bench/go/rawecho` (a Go rep socket that replies with the request bytes, on one P: the fastest echo for one caller) over the same ipc transport.",
     "  Peer: `mirai::mirai(x + y, x = x, y = y)[]` on one daemon.",
-    "* **Bulk**: rate = (request bytes + reply bytes) / median. Transport floor = raw echo of the request and of the reply (half of each, an echo moves its bytes both ways);",
+    "* **Bulk**: timed round by round, the call and every floor and peer interleaved; rate = (request bytes + reply bytes) / median. Transport floor = raw echo of the request and of the reply (half of each, an echo moves its bytes both ways);",
     "  memory floor = one memcpy of the argument bytes into warm memory; local R = `x + y` (strings: `unserialize()` of the same vector). Peer: mirai with the same vectors. See bench/floors.R for time against payload size.",
     "  Memory: bench `mem_alloc` (R allocations during the call) and the gc() \"max used\" peak above the heap in use before the call (after `gc(reset = TRUE)`), both over the argument bytes.",
     "* **Concurrency**: 16 `mangoro_rpc_call_aio(srv, \"sleep\", data.frame(ms = 100))` then `mangoro_aio_result()`, against one synchronous call. `spin`: 2 concurrent calls against one, on servers started with GOMAXPROCS=1 and 2.",
