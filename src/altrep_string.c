@@ -19,7 +19,9 @@
 
 // data1: list(holder or NULL, cache STRSXP or NULL)
 // data2: REALSXP meta, see the M_* slots.
-enum { M_OFFS, M_DATA, M_DLEN, M_VALID, M_N, M_LARGE, M_FULL, M_SLOTS };
+// M_NEXT, M_RUN: where an in-order scan would read next, and how many
+// elements its last miss made (lazy_elt).
+enum { M_OFFS, M_DATA, M_DLEN, M_VALID, M_N, M_LARGE, M_FULL, M_NEXT, M_RUN, M_SLOTS };
 
 static R_altrep_class_t lazy_utf8;
 
@@ -89,23 +91,27 @@ static view_t view_of(SEXP x) {
                    base + (size_t) m[M_DATA], m[M_LARGE] != 0};
 }
 
-// The CHARSXP of element i, made from the Arrow bytes.
-static SEXP view_elt(const view_t *v, R_xlen_t i) {
+// The CHARSXP of element i, made from the Arrow bytes; NULL when the string
+// can't be an R string, with *why saying so.
+static SEXP try_elt(const view_t *v, R_xlen_t i, const char **why) {
   if (v->valid && !((v->valid[i >> 3] >> (i & 7)) & 1)) return NA_STRING;
   int64_t a = offset_at(v->offs, v->large, i), b = offset_at(v->offs, v->large, i + 1);
   const unsigned char *s = v->data + (size_t) a;
   size_t n = (size_t) (b - a);
-  if (n > INT_MAX) Rf_error("mangoro: string %.0f is longer than R allows", (double) i + 1);
+  if (n > INT_MAX) { *why = "is longer than R allows"; return NULL; }
   if (!plain_ascii(s, n)) {
-    if (memchr(s, 0, n)) Rf_error("mangoro: string %.0f holds a NUL byte, which R strings cannot", (double) i + 1);
-    if (!utf8_ok(s, n)) Rf_error("mangoro: string %.0f is not valid UTF-8", (double) i + 1);
+    if (memchr(s, 0, n)) { *why = "holds a NUL byte, which R strings cannot"; return NULL; }
+    if (!utf8_ok(s, n)) { *why = "is not valid UTF-8"; return NULL; }
   }
   return Rf_mkCharLenCE((const char *) s, (int) n, CE_UTF8);
 }
 
-static SEXP make_elt(SEXP x, R_xlen_t i) {
-  view_t v = view_of(x);
-  return view_elt(&v, i);
+// Element i, or an R error saying why it can't be one.
+static SEXP view_elt(const view_t *v, R_xlen_t i) {
+  const char *why = NULL;
+  SEXP e = try_elt(v, i, &why);
+  if (!e) Rf_error("mangoro: string %.0f %s", (double) i + 1, why);
+  return e;
 }
 
 // The element cache, made on first use. R_BlankString marks "not made yet"
@@ -119,17 +125,42 @@ static SEXP ensure_cache(SEXP x) {
   return c;
 }
 
+// Element i, made on first use. A miss right where the previous one's run
+// ended (an in-order scan: nchar(), paste(), a loop) makes a longer run at
+// once, 8 then 16 ... up to 4096 elements, in one loop: a scan of every
+// element then costs about what materializing does, while scattered use
+// still makes one element per miss.
 static SEXP lazy_elt(SEXP x, R_xlen_t i) {
   SEXP c = cache(x);
-  if (meta(x)[M_FULL] != 0) return STRING_ELT(c, i);
+  double *m = meta(x);
+  if (m[M_FULL] != 0) return STRING_ELT(c, i);
   if (c != R_NilValue) {
     SEXP v = STRING_ELT(c, i);
     if (v != R_BlankString) return v;
   }
-  SEXP v = PROTECT(make_elt(x, i));
-  if (v != R_BlankString) SET_STRING_ELT(ensure_cache(x), i, v);
+  R_xlen_t n = lazy_length(x);
+  R_xlen_t run = 1;
+  if (i > 0 && (double) i == m[M_NEXT]) {
+    run = m[M_RUN] < 4 ? 8 : (R_xlen_t) m[M_RUN] * 2;
+    if (run > 4096) run = 4096;
+  }
+  if (run > n - i) run = n - i;
+  c = PROTECT(ensure_cache(x));
+  view_t v = view_of(x);
+  SEXP first = view_elt(&v, i); // an error here is the element asked for
+  if (first != R_BlankString) SET_STRING_ELT(c, i, first);
+  for (R_xlen_t k = i + 1; k < i + run; k++) {
+    if (STRING_ELT(c, k) != R_BlankString) continue; // made before
+    const char *why = NULL;
+    SEXP e = try_elt(&v, k, &why);
+    if (!e) { run = k - i; break; } // a bad string errors only when it is asked for
+    if (e != R_BlankString) SET_STRING_ELT(c, k, e);
+  }
+  m = meta(x);
+  m[M_NEXT] = (double) (i + run);
+  m[M_RUN] = (double) run;
   UNPROTECT(1);
-  return v;
+  return first;
 }
 
 // Makes every element; the Arrow bytes are not needed afterwards.
@@ -225,6 +256,8 @@ SEXP mangoro_lazy_utf8(SEXP holder, uint64_t offsets, uint64_t data, uint64_t da
   mp[M_N] = (double) n;
   mp[M_LARGE] = large;
   mp[M_FULL] = 0;
+  mp[M_NEXT] = -1;
+  mp[M_RUN] = 0;
   SEXP out = R_new_altrep(lazy_utf8, d1, m);
   UNPROTECT(2);
   return out;

@@ -59,6 +59,25 @@ test_that("bad buffers are refused when made, bad strings when used", {
   expect_error(lazy_from(b, holder = bytes)[[2]], "NUL byte")
 })
 
+test_that("an in-order scan reads ahead, but a bad string errors only when it is used", {
+  x <- sprintf("s%05d", seq_len(9000))
+  x[c(3, 100, 4097, 8999)] <- NA
+  v <- lazy_from(arrow_utf8_buffers(x))
+  got <- character(length(x))
+  for (i in seq_along(x)) got[i] <- v[[i]] # runs of 8, 16, ... 4096 elements
+  expect_identical(got, x)
+  expect_identical(nchar(lazy_from(arrow_utf8_buffers(x))), nchar(x))
+  # A bad string 20 elements into a run: everything before it reads, it errors.
+  b <- arrow_utf8_buffers(sprintf("s%05d", 1:40))
+  bytes <- b$bytes
+  bytes[b$data + 6 * 19 + 2] <- as.raw(0xff) # string 20
+  bad <- lazy_from(b, holder = bytes)
+  for (i in 1:19) expect_identical(bad[[i]], sprintf("s%05d", i))
+  expect_error(bad[[20]], "string 20 is not valid UTF-8")
+  expect_identical(bad[[21]], "s00021")
+  expect_error(nchar(lazy_from(b, holder = bytes)), "string 20 is not valid UTF-8")
+})
+
 test_that("long strings are checked at every byte, eight-byte words and tails alike", {
   s <- strrep("abcdefgh", 3) # 24 bytes: three words
   for (at in c(1, 7, 8, 9, 16, 17, 24)) {
