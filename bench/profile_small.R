@@ -26,7 +26,8 @@ files <- file.path(bin_dir, c("reply", "info", "manifest"))
 writeBin(ns$rpc_request(target, msg, NULL), files[1])
 writeBin(ns$rpc_request(target, ns$message_encode_request("info"), NULL), files[2])
 writeBin(ns$rpc_request(target, ns$message_encode_request("manifest"), NULL), files[3])
-canned <- mangoro_server_start(rawecho, args = files)
+# On one P like the echo (bench/R/common.R) and like rpc-example while quiet.
+canned <- mangoro_server_start(rawecho, args = files, env = c(GOMAXPROCS = "1"))
 echo <- start_rawecho(rawecho)
 lean <- function() {
   m <- .Call(ns$mangoro_c_call_encode, "add", df, NULL, TRUE, 10100, "", NULL, Inf)
