@@ -168,6 +168,14 @@ SEXP mangoro_c_request_header(SEXP id, SEXP timeout_ms, SEXP token) {
   return Rf_ScalarString(Rf_mkCharLenCE(text, (int) n, CE_UTF8));
 }
 
+// One number >= 0 (not NA); -1 when x is anything else.
+static double non_negative(SEXP x) {
+  int numeric = TYPEOF(x) == REALSXP || (TYPEOF(x) == INTSXP && !Rf_isFactor(x));
+  if (!numeric || XLENGTH(x) != 1) return -1;
+  double v = Rf_asReal(x);
+  return ISNAN(v) || v < 0 ? -1 : v;
+}
+
 // name: the function name; cols, nrow: the arguments (a list of columns;
 // nrow NULL: cols is a data frame, its row names say);
 // with_id: give the call an id; timeout_ms: R's wait in ms (NA: none; sent
@@ -183,12 +191,7 @@ SEXP mangoro_c_request_header(SEXP id, SEXP timeout_ms, SEXP token) {
 SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP timeout_ms,
                            SEXP token, SEXP arena, SEXP threshold) {
   double thr = 262144;
-  if (threshold != R_NilValue) {
-    int numeric = TYPEOF(threshold) == REALSXP || (TYPEOF(threshold) == INTSXP && !Rf_isFactor(threshold));
-    if (!numeric || XLENGTH(threshold) != 1) return Rf_ScalarInteger(2);
-    thr = Rf_asReal(threshold);
-    if (ISNAN(thr) || thr < 0) return Rf_ScalarInteger(2); // Inf: never shared memory
-  }
+  if (threshold != R_NilValue && (thr = non_negative(threshold)) < 0) return Rf_ScalarInteger(2); // Inf: never shared memory
   SEXP nr = nrow;
   if (nr == R_NilValue) {
     double n = frame_rows(cols);
@@ -231,15 +234,6 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   }
   UNPROTECT(2);
   return out;
-}
-
-
-// One number >= 0 (not NA); -1 when x is anything else.
-static double non_negative(SEXP x) {
-  int numeric = TYPEOF(x) == REALSXP || (TYPEOF(x) == INTSXP && !Rf_isFactor(x));
-  if (!numeric || XLENGTH(x) != 1) return -1;
-  double v = Rf_asReal(x);
-  return ISNAN(v) || v < 0 ? -1 : v;
 }
 
 // mangoro_rpc_call()'s fast path (R/client.R) in one native call: the
