@@ -381,7 +381,26 @@ func sameSchema(a, b *arrow.Schema) bool {
 
 func sameField(a, b arrow.Field) bool {
 	return a.Name == b.Name && a.Nullable == b.Nullable && sameMetadata(a.Metadata, b.Metadata) &&
-		arrow.TypeEqual(a.Type, b.Type, arrow.CheckMetadata())
+		sameType(a.Type, b.Type)
+}
+
+// sameType is arrow.TypeEqual (metadata checked) with a shortcut for the
+// types that have no parameters: for them TypeEqual is reflect.DeepEqual, a
+// cost on every call.
+func sameType(a, b arrow.DataType) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if a.ID() != b.ID() {
+		return false
+	}
+	switch a.ID() {
+	case arrow.NULL, arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64,
+		arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.LARGE_BINARY, arrow.DATE32, arrow.DATE64:
+		return true
+	}
+	return arrow.TypeEqual(a, b, arrow.CheckMetadata())
 }
 
 // sameMetadata is Metadata.Equal without its sort when both are empty (the

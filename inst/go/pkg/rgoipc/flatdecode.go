@@ -254,19 +254,25 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 	if p, _ := v.field(rb, 0, 8); p >= 0 {
 		rows = int64(binary.LittleEndian.Uint64(meta[p:]))
 	}
-	// A negative length asks NewRecordBatch to take the first column's.
+	// A negative length means the first column's, as array.NewRecordBatch takes it.
 	if rows < 0 {
 		rows = 0
 		if len(e.kinds) > 0 {
 			rows = int64(binary.LittleEndian.Uint64(meta[nodes:]))
 		}
 	}
-	b := batchBuffers{meta: meta, at: bufs, body: m.body,
-		store: make([]memory.Buffer, e.nbufs), ptrs: make([]*memory.Buffer, e.nbufs)}
-	cols := make([]arrow.Array, len(e.kinds))
+	b := batchBuffers{meta: meta, at: bufs, body: m.body}
+	var cols []arrow.Array
+	if r := (*loadRoom)(nil); e.nbufs <= len(r.store) && len(e.kinds) <= len(r.cols) {
+		r = new(loadRoom)
+		b.store, b.ptrs, cols = r.store[:e.nbufs], r.ptrs[:e.nbufs], r.cols[:len(e.kinds)]
+	} else {
+		b.store, b.ptrs, cols = make([]memory.Buffer, e.nbufs), make([]*memory.Buffer, e.nbufs), make([]arrow.Array, len(e.kinds))
+	}
+	done := false // cols handed to the record
 	defer func() {
 		for _, c := range cols {
-			if c != nil {
+			if c != nil && !done {
 				c.Release()
 			}
 		}
@@ -311,7 +317,16 @@ func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
 		cols[i] = array.MakeFromData(d)
 		d.Release()
 	}
-	return array.NewRecordBatch(e.schema, cols, rows), true, nil
+	done = true
+	return newBuiltRecord(e.schema, cols, rows), true, nil // each column made from its field's type
+}
+
+// loadRoom holds a small batch's buffers and columns: one allocation
+// instead of three.
+type loadRoom struct {
+	store [6]memory.Buffer
+	ptrs  [6]*memory.Buffer
+	cols  [3]arrow.Array
 }
 
 // batchBuffers hands out the body buffers of one batch message.

@@ -327,9 +327,11 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 	}
 
 	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
-		in := make([]reflect.Value, 0, t.NumIn()+args.nvar)
+		var room [4]reflect.Value // the usual few arguments, on the stack
+		in := room[:0]
 		if hasCtx {
-			in = append(in, reflect.ValueOf(&ctx).Elem())
+			c := ctx // on the heap only for a handler that takes one
+			in = append(in, reflect.ValueOf(&c).Elem())
 		}
 		var nullable []arrow.Array // plain-slice columns with NA
 		addArg := func(g *goType, name string, col arrow.Array) error {

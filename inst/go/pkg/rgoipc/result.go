@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -25,6 +24,9 @@ type ResultBuilder struct {
 	fields []arrow.Field
 	cols   []arrow.Array
 	err    error
+	// Room for the usual one column, so that it costs no allocation.
+	field1 [1]arrow.Field
+	col1   [1]arrow.Array
 }
 
 // NewResult starts an empty result that allocates from mem.
@@ -47,6 +49,9 @@ func (b *ResultBuilder) add(name string, arr arrow.Array) *ResultBuilder {
 		b.err = fmt.Errorf("rgoipc: result column %q has %d rows, column %q has %d",
 			name, arr.Len(), b.fields[0].Name, b.cols[0].Len())
 	}
+	if b.cols == nil && b.col1[0] == nil { // once: a record may hold col1 after
+		b.fields, b.cols = b.field1[:0], b.col1[:0]
+	}
 	b.fields = append(b.fields, arrow.Field{Name: name, Type: arr.DataType(), Nullable: true})
 	b.cols = append(b.cols, arr)
 	return b
@@ -55,15 +60,18 @@ func (b *ResultBuilder) add(name string, arr arrow.Array) *ResultBuilder {
 // Record returns the result and hands its reference to the caller (return
 // it from the handler). After an error nothing is left to release.
 func (b *ResultBuilder) Record() (arrow.RecordBatch, error) {
-	defer b.Release()
 	if b.err != nil {
+		b.Release()
 		return nil, b.err
 	}
 	n := int64(0)
 	if len(b.cols) > 0 {
 		n = int64(b.cols[0].Len())
 	}
-	return array.NewRecordBatch(schemaFor(b.fields), b.cols, n), nil
+	// add checked the lengths and made each field from its column's type.
+	rec := newBuiltRecord(schemaFor(b.fields), b.cols, n)
+	b.cols, b.fields = nil, nil // handed to rec
+	return rec, nil
 }
 
 // Release drops the columns added so far. Record calls it; call it yourself
