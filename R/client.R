@@ -74,10 +74,10 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   # bench/PROFILE.md): one native call for the options and the request
   # (src/call.c), the request, one wait, one native call to decode.
   # Everything else, bad input included: rpc_call(), which says what is wrong.
-  # .subset2(): `$` on a classed environment would look for a method first.
-  call <- if (is.environment(sock) && is.list(data) && !length(.subset2(client_state, "deferred"))) .subset2(sock, ".call")
-  msg <- if (!is.null(call)) .Call(mangoro_c_call_fast, call, func_name, data, timeout, deadline_margin)
+  msg <- .Call(mangoro_c_call_fast, sock, func_name, data, timeout, deadline_margin, client_state)
   if (!is.raw(msg)) return(rpc_call(sock, func_name, data, timeout, if (is.double(msg) || is.list(msg)) msg))
+  # .subset2(): `$` on a classed environment would look for a method first.
+  call <- .subset2(sock, ".call")
   id <- attr(msg, "id")
   aio <- request(call$ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = attr(msg, "timeout"), cv = call$cv)
   answered <- FALSE

@@ -236,17 +236,42 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   return out;
 }
 
-// mangoro_rpc_call()'s fast path (R/client.R) in one native call: the
-// options it reads (mangoro.timeout, mangoro.shm_threshold), the request
-// (mangoro_c_call_encode) and the size check, for `call`, a started server's
-// call record (R/client.R's rpc_target()). A raw request has attributes
+// Options tag1 and tag2 (R_NilValue when unset) in one walk of R's options
+// list, as Rf_GetOption1() reads one: unset, the usual case, an option costs
+// a walk of the whole list, about a microsecond in situ (bench/PROFILE.md).
+static void two_options(SEXP tag1, SEXP *v1, SEXP tag2, SEXP *v2) {
+  static SEXP s_options;
+  *v1 = *v2 = R_NilValue;
+  int left = 2;
+  for (SEXP o = Rf_findVarInFrame(R_BaseEnv, mangoro_sym(&s_options, ".Options")); left && TYPEOF(o) == LISTSXP; o = CDR(o)) {
+    if (TAG(o) == tag1) *v1 = CAR(o), left--;
+    else if (TAG(o) == tag2) *v2 = CAR(o), left--;
+  }
+}
+
+// mangoro_rpc_call()'s fast path (R/client.R) in one native call: whether
+// it applies (`sock` a started server with its call record `.call`, see
+// R/client.R's rpc_target(), `data` a list, no cancel queued in `state`,
+// the client state), the options it reads (mangoro.timeout,
+// mangoro.shm_threshold), the request (mangoro_c_call_encode) and the size
+// check. A raw request has attributes
 // "timeout" (ms for nanonext, NULL for none), "wait" (ms for the cv wait) and
 // "id"; anything that needs more than this (a bad timeout or option, a
 // message over the server's limit, an arena to grow) gives what
 // mangoro_c_call_encode() gives or NULL, and the slow path, which says what
 // is wrong, takes over.
-SEXP mangoro_c_call_fast(SEXP call, SEXP name, SEXP data, SEXP timeout, SEXP margin) {
-  SEXP t = timeout == R_NilValue ? Rf_GetOption1(mangoro_sym(&s_opt_timeout, "mangoro.timeout")) : timeout;
+SEXP mangoro_c_call_fast(SEXP sock, SEXP name, SEXP data, SEXP timeout, SEXP margin, SEXP state) {
+  // A data frame or list to a started server, no cancels queued.
+  static SEXP s_call, s_deferred;
+  if (TYPEOF(sock) != ENVSXP || TYPEOF(data) != VECSXP || TYPEOF(state) != ENVSXP) return R_NilValue;
+  SEXP deferred = Rf_findVarInFrame(state, mangoro_sym(&s_deferred, "deferred"));
+  if (deferred != R_UnboundValue && Rf_xlength(deferred) > 0) return R_NilValue;
+  SEXP call = Rf_findVarInFrame(sock, mangoro_sym(&s_call, ".call"));
+  if (TYPEOF(call) != VECSXP) return R_NilValue;
+  SEXP opt_timeout, opt_threshold;
+  two_options(mangoro_sym(&s_opt_timeout, "mangoro.timeout"), &opt_timeout,
+              mangoro_sym(&s_opt_threshold, "mangoro.shm_threshold"), &opt_threshold);
+  SEXP t = timeout == R_NilValue ? opt_timeout : timeout;
   double ms = 10000;
   if (t != R_NilValue && (ms = non_negative(t)) < 0) return R_NilValue;
   int none = !R_FINITE(ms);
@@ -259,7 +284,7 @@ SEXP mangoro_c_call_fast(SEXP call, SEXP name, SEXP data, SEXP timeout, SEXP mar
     if (arena == R_UnboundValue) arena = R_NilValue;
     if (TYPEOF(ok) == LGLSXP && XLENGTH(ok) == 1 && LOGICAL(ok)[0] == TRUE) {
       UNPROTECT(1);
-      thr = PROTECT(Rf_GetOption1(mangoro_sym(&s_opt_threshold, "mangoro.shm_threshold")));
+      thr = PROTECT(opt_threshold);
     }
   }
   PROTECT(arena);

@@ -226,9 +226,24 @@ typedef struct {
   SEXP holder;     // what holds the stream: a raw vector or a shared memory
                    // mapping (lazy strings and views keep it alive)
   const unsigned char *base; // its first byte
-  double lazy_min; // top-level string columns of at least this many rows are lazy
+  double lazy_min; // top-level string columns of at least this many rows are lazy; NAN: not asked yet
   const int *replaced; // per top-level column: made lazy or a view (not allocated)
+  unsigned char *room; // scratch on the caller's stack (take())
+  size_t room_cap, room_used;
 } stream_t;
+
+// Scratch for n things of `size` bytes, valid until the reader returns: from
+// the stack room while it lasts (a small call's reply then costs no R
+// allocation for its tables), then R_alloc. Not zeroed.
+static void *take(stream_t *s, size_t n, size_t size) {
+  if (n == 0) n = 1;
+  size_t at = (s->room_used + 15) & ~(size_t) 15;
+  if (s->room && at <= s->room_cap && n <= (s->room_cap - at) / size) {
+    s->room_used = at + n * size;
+    return s->room + at;
+  }
+  return R_alloc(n, size);
+}
 
 // Whether int64 columns are read as bit64::integer64. int64_ok < 0: not
 // known yet; R's int64_as_integer64() (R/message.R) says, once, at the first
@@ -308,7 +323,7 @@ static int parse_children(stream_t *s, const table_t *ft, node_t *nd, int depth,
   err_t *e = &s->e;
   if (count > (uint64_t) (s->max_nodes - s->nnode)) return bad(e, "the schema has more fields than its bytes can hold");
   nd->nkid = (int) count;
-  nd->kids = (node_t *) R_alloc(count ? count : 1, sizeof(node_t));
+  nd->kids = (node_t *) take(s, count, sizeof(node_t));
   for (uint64_t k = 0; k < count; k++) {
     table_t kt;
     if (vector_table(ft->b, start, k, &kt, e) != OK) return BAD;
@@ -354,7 +369,7 @@ static int parse_field(stream_t *s, const table_t *ft, node_t *nd, int depth) {
       if (s->dicts[d].id == id) return bad(e, "two fields share a dictionary id");
     if (s->ndict == s->dict_cap) { // grown as met: most schemas have none
       int cap = s->dict_cap ? 2 * s->dict_cap : 4;
-      dict_t *nd2 = (dict_t *) R_alloc((size_t) cap, sizeof(dict_t));
+      dict_t *nd2 = (dict_t *) take(s, (size_t) cap, sizeof(dict_t));
       if (s->ndict) memcpy(nd2, s->dicts, (size_t) s->ndict * sizeof(dict_t));
       s->dicts = nd2;
       s->dict_cap = cap;
@@ -543,7 +558,7 @@ static int parse_batch(stream_t *s, const table_t *rb, span_t body, const node_t
   if (n < 0 || n > INT_MAX) return bad(e, "a record batch has an invalid length");
   if (nnodes != (uint64_t) nnode || nbufs != (uint64_t) nbuf)
     return bad(e, "a record batch does not match its schema");
-  arr_t *arrs = (arr_t *) R_alloc(nnode ? (size_t) nnode : 1, sizeof(arr_t));
+  arr_t *arrs = (arr_t *) take(s, (size_t) nnode, sizeof(arr_t));
   memset(arrs, 0, (nnode ? (size_t) nnode : 1) * sizeof(arr_t));
   const unsigned char *m = rb->b.p;
   for (int i = 0; i < nnode; i++) {
@@ -588,12 +603,29 @@ static int parse_batch(stream_t *s, const table_t *rb, span_t body, const node_t
 
 // --- building R vectors ------------------------------------------------------------
 
-static void set_class(SEXP x, const char *a, const char *b) {
+// The few class vectors the reader sets, made once and shared by every
+// object that has one (not mutable, so R copies before changing one): a
+// small call's frame then costs no class vector and no string lookup.
+static SEXP class_vector(const char *a, const char *b) {
+  static struct { const char *a, *b; SEXP cls; } made[8];
+  static int n = 0;
+  for (int i = 0; i < n; i++)
+    if (strcmp(made[i].a, a) == 0 && (b ? made[i].b && strcmp(made[i].b, b) == 0 : !made[i].b)) return made[i].cls;
   SEXP cls = PROTECT(Rf_allocVector(STRSXP, b ? 2 : 1));
   SET_STRING_ELT(cls, 0, Rf_mkChar(a));
   if (b) SET_STRING_ELT(cls, 1, Rf_mkChar(b));
-  Rf_setAttrib(x, R_ClassSymbol, cls);
+  if (n < (int) (sizeof made / sizeof made[0])) {
+    MARK_NOT_MUTABLE(cls);
+    R_PreserveObject(cls);
+    made[n].a = a, made[n].b = b, made[n].cls = cls;
+    n++;
+  }
   UNPROTECT(1);
+  return cls;
+}
+
+static void set_class(SEXP x, const char *a, const char *b) {
+  Rf_setAttrib(x, R_ClassSymbol, class_vector(a, b));
 }
 
 static void set_frame_attrs(SEXP df, R_xlen_t n) {
@@ -805,7 +837,7 @@ static int fill(stream_t *s, const node_t *nd, const arr_t *arrs, SEXP levels, i
 static int add_batch(stream_t *s, const batch_t *b) {
   if (s->nbatch == s->cap) {
     int cap = s->cap ? 2 * s->cap : 4;
-    batch_t *nb = (batch_t *) R_alloc((size_t) cap, sizeof(batch_t));
+    batch_t *nb = (batch_t *) take(s, (size_t) cap, sizeof(batch_t));
     if (s->nbatch) memcpy(nb, s->batches, (size_t) s->nbatch * sizeof(batch_t));
     s->batches = nb;
     s->cap = cap;
@@ -905,7 +937,16 @@ static int build_levels(stream_t *s, SEXP levels) {
 // columns without nulls become views of the mapping (no copy; their buffers
 // are aligned there, unlike in a reply raw vector, where the envelope header
 // shifts them; a misaligned buffer is copied).
-static int lazy_kind(const stream_t *s, const node_t *nd, const arr_t *arrs, R_xlen_t rows) {
+static double lazy_min_rows(void);
+
+// Option mangoro.lazy_strings, read at the first string column only: the
+// walk of R's options list is a cost a call without strings need not pay.
+static double lazy_min(stream_t *s) {
+  if (ISNAN(s->lazy_min)) s->lazy_min = lazy_min_rows();
+  return s->lazy_min;
+}
+
+static int lazy_kind(stream_t *s, const node_t *nd, const arr_t *arrs, R_xlen_t rows) {
   if (rows == 0) return 0;
   const arr_t *a = &arrs[nd->idx];
   if (TYPEOF(s->holder) == EXTPTRSXP && a->b[0] == NULL) {
@@ -913,7 +954,7 @@ static int lazy_kind(const stream_t *s, const node_t *nd, const arr_t *arrs, R_x
     if (nd->kind == K_FLOAT && nd->width == 8 && at % 8 == 0) return REALSXP;
     if (nd->kind == K_INT && nd->width == 4 && nd->sign && at % 4 == 0) return INTSXP;
   }
-  if (nd->kind == K_STR && (double) rows >= s->lazy_min) return STRSXP;
+  if (nd->kind == K_STR && (double) rows >= lazy_min(s)) return STRSXP;
   return 0;
 }
 
@@ -932,7 +973,7 @@ static SEXP build_frame(stream_t *s, SEXP levels) {
   R_xlen_t rows = (R_xlen_t) s->rows;
   int *rep = NULL;
   if (s->nbatch == 1) {
-    rep = (int *) R_alloc(root->nkid ? (size_t) root->nkid : 1, sizeof(int));
+    rep = (int *) take(s, (size_t) root->nkid, sizeof(int));
     for (int j = 0; j < root->nkid; j++) rep[j] = lazy_kind(s, &root->kids[j], s->batches[0].arrs, rows);
   }
   s->replaced = rep;
@@ -983,17 +1024,19 @@ static double lazy_min_rows(void) {
 SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int as_integer64) {
   stream_t s;
   memset(&s, 0, sizeof s);
+  _Alignas(16) unsigned char room[2048];
+  s.room = room, s.room_cap = sizeof room;
   size_t hlen;
   s.int64_ok = as_integer64;
   s.holder = holder;
   s.base = mangoro_holder_bytes(holder, &hlen);
-  s.lazy_min = lazy_min_rows();
+  s.lazy_min = R_NaN; // asked at the first string column (lazy_min())
   // Null-type values have no buffers: allow 2^24 plus eight per byte.
   s.null_cap = ((uint64_t) 1 << 24) + 8 * len;
   int st = read_messages(&s, p, len);
   SEXP out = R_NilValue;
   if (st == OK) {
-    s.lossy = (int *) R_alloc(s.root.nkid ? (size_t) s.root.nkid : 1, sizeof(int));
+    s.lossy = (int *) take(&s, (size_t) s.root.nkid, sizeof(int));
     memset(s.lossy, 0, (s.root.nkid ? (size_t) s.root.nkid : 1) * sizeof(int));
     SEXP levels = PROTECT(Rf_allocVector(VECSXP, s.ndict));
     if (build_levels(&s, levels) == OK) out = build_frame(&s, levels);

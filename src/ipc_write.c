@@ -612,6 +612,7 @@ typedef struct {
   size_t nlen;
   const char *text; // the envelope's text field (a request header), or NULL
   size_t tlen;
+  int reuse; // a call request: its vector may be the last one's (request_vector())
 } prefix_t;
 
 static SEXP error_string(const char *fmt, int j) {
@@ -707,8 +708,34 @@ static void emit_stream(const plan_t *pl, unsigned char *p) {
 }
 
 // The prefix and the planned stream as one raw vector.
+// The last call request's raw vector, reused by the next request of the
+// same size once R holds no reference to it (only this slot does): a small
+// call then allocates no vector for its request. A fresh one cost ~4 us in
+// situ, a malloc and its share of R's garbage collections (bench/PROFILE.md,
+// round five).
+static SEXP request_vector(R_xlen_t n) {
+  static SEXP slot = NULL, s_id, s_wait, s_timeout, s_header;
+  if (!slot) {
+    slot = Rf_allocVector(VECSXP, 1);
+    R_PreserveObject(slot);
+  }
+  SEXP v = VECTOR_ELT(slot, 0);
+  if (v != R_NilValue && XLENGTH(v) == n && !MAYBE_SHARED(v)) {
+    // The attributes the callers set, as on a fresh vector.
+    Rf_setAttrib(v, mangoro_sym(&s_id, "id"), R_NilValue);
+    Rf_setAttrib(v, mangoro_sym(&s_wait, "wait"), R_NilValue);
+    Rf_setAttrib(v, mangoro_sym(&s_timeout, "timeout"), R_NilValue);
+    Rf_setAttrib(v, mangoro_sym(&s_header, "header"), R_NilValue);
+    return v;
+  }
+  v = Rf_allocVector(RAWSXP, n);
+  if (n <= 4096) SET_VECTOR_ELT(slot, 0, v); // small calls only: a big one is not kept
+  return v;
+}
+
 static SEXP emit_message(const prefix_t *pre, const plan_t *pl) {
-  SEXP out = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) (pre->len + pl->stream)));
+  R_xlen_t n = (R_xlen_t) (pre->len + pl->stream);
+  SEXP out = PROTECT(pre->reuse ? request_vector(n) : Rf_allocVector(RAWSXP, n));
   unsigned char *p = RAW(out);
   if (pre->raw) memcpy(p, pre->raw, pre->len);
   else mangoro_envelope_header_put(p, pre->type, pre->name, pre->nlen, pre->text ? pre->text : "", pre->tlen);
@@ -731,7 +758,7 @@ static SEXP write_message(const prefix_t *pre, SEXP cols, SEXP nrow) {
 // data.frame is fine); nrow: the number of rows.
 SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow) {
   if (TYPEOF(prefix) != RAWSXP) return Rf_mkString("the prefix must be a raw vector");
-  prefix_t pre = {RAW(prefix), (size_t) XLENGTH(prefix), 0, "", 0, NULL, 0};
+  prefix_t pre = {RAW(prefix), (size_t) XLENGTH(prefix), 0, "", 0, NULL, 0, 0};
   return write_message(&pre, cols, nrow);
 }
 
@@ -740,7 +767,7 @@ SEXP mangoro_c_ipc_write(SEXP prefix, SEXP cols, SEXP nrow) {
 SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow) {
   int t = Rf_asInteger(type);
   if (t == NA_INTEGER || t < 0 || t > 255) return Rf_mkString("the envelope type must be an integer in 0..255");
-  prefix_t pre = {NULL, 0, t, "", 0, NULL, 0};
+  prefix_t pre = {NULL, 0, t, "", 0, NULL, 0, 0};
   pre.name = mangoro_utf8_or_empty(name, &pre.nlen);
   if (pre.nlen > INT_MAX) return Rf_mkString("the name is longer than 2^31 - 1 bytes");
   pre.len = ENV_HEADER + pre.nlen;
@@ -757,7 +784,7 @@ SEXP mangoro_c_message_encode(SEXP type, SEXP name, SEXP cols, SEXP nrow) {
 // or an error string).
 SEXP mangoro_encode_call(const char *name, size_t nlen, const char *text, size_t tlen,
                          SEXP cols, SEXP nrow, SEXP arena, double thr) {
-  prefix_t pre = {NULL, ENV_HEADER + nlen + tlen, 1, name, nlen, text, tlen};
+  prefix_t pre = {NULL, ENV_HEADER + nlen + tlen, 1, name, nlen, text, tlen, 1};
   plan_t pl;
   SEXP err = R_NilValue;
   int st = plan_stream(&pl, cols, nrow, &err);

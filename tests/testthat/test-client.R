@@ -232,8 +232,42 @@ test_that("the fast call path reads timeouts and options as the slow path does",
     e <- expect_error(mangoro_rpc_call(srv, "add", one), class = "mangoro_input_error")
     expect_match(conditionMessage(e), "mangoro.shm_threshold", fixed = TRUE)
   })
+  # Both options set at once (the fast path reads them in one walk of the
+  # options list): each still takes effect.
+  withr::with_options(list(mangoro.timeout = 50, mangoro.shm_threshold = 0), {
+    expect_error(mangoro_rpc_call(srv, "sleep", data.frame(ms = 2000)), class = "mangoro_timeout_error")
+    if (mangoro:::shm_supported()) {
+      expect_identical(mangoro_rpc_call(srv, "add", one)$result, 2)
+      expect_true(isTRUE(mangoro:::rpc_target(srv)$shm$accepted))
+    }
+  })
   # The server answers the next call: nothing above reached it half-made.
   expect_identical(mangoro_rpc_call(srv, "add", one)$result, 2)
+})
+
+test_that("a request vector is reused only when nothing else holds it", {
+  srv <- rpc_server()
+  invisible(mangoro_rpc_call(srv, "add", data.frame(x = 1, y = 1))) # the call record
+  st <- mangoro:::client_state
+  fast <- function(df, t) .Call(mangoro:::mangoro_c_call_fast, srv, "add", df, t, 100L, st)
+  # Held requests of the same size never change under the next one.
+  a <- fast(data.frame(x = 1.5, y = 2), 1000)
+  a_bytes <- as.vector(a)
+  b <- fast(data.frame(x = 7.25, y = 3), 2000)
+  expect_identical(length(a), length(b))
+  expect_identical(as.vector(a), a_bytes)
+  expect_false(identical(as.vector(a), as.vector(b)))
+  # A request nothing holds any more may be the next one's vector; it gets
+  # only the next one's attributes (the slow path's request has no wait or
+  # timeout, the fast path's has both).
+  rm(a, b)
+  invisible(fast(data.frame(x = 1.5, y = 2), 1000))
+  slow <- mangoro:::call_message(mangoro:::rpc_target(srv), "add", data.frame(x = 1.5, y = 2), 1000)
+  expect_setequal(names(attributes(slow)), "id")
+  again <- fast(data.frame(x = 1.5, y = 2), 1000)
+  expect_setequal(names(attributes(again)), c("id", "wait", "timeout"))
+  expect_identical(attr(again, "timeout"), 1000L)
+  expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1.5, y = 2))$result, 3.5)
 })
 
 test_that("killing the server mid-call gives mangoro_server_gone before the timeout", {

@@ -88,6 +88,21 @@ test_that("a frame of many factors reads every dictionary (the reader grows its 
   expect_identical(mangoro_rpc_call(srv, "echo", df), df)
 })
 
+test_that("wide and deeply nested frames read past the reader's first scratch", {
+  # 300 columns and a 60-field struct column: more tables than the reader
+  # keeps on its stack (it then allocates the rest).
+  wide <- as.data.frame(lapply(stats::setNames(1:300, paste0("c", 1:300)), function(k) {
+    switch(k %% 3 + 1, c(k, NA, -k) + 0.5, c(k, -k, NA), c("a", NA, strrep("b", k)))
+  }))
+  inner <- as.data.frame(lapply(stats::setNames(1:60, paste0("i", 1:60)), function(k) c(k, k + 1L, NA)))
+  wide$s <- inner
+  expect_identical(roundtrip(wide), wide)
+  bytes <- mangoro_ipc_write(wide)
+  expect_identical(mangoro_ipc_read(bytes), read_via_nanoarrow(bytes))
+  srv <- rpc_server()
+  expect_identical(mangoro_rpc_call(srv, "echo", wide), wide)
+})
+
 test_that("factors round-trip as dictionaries: NA, unused levels, ordered, zero rows", {
   f <- factor(c("b", NA, "a", "b"), levels = c("z", "a", "b"))
   o <- factor(c("lo", "hi", NA, "lo"), levels = c("lo", "mid", "hi"), ordered = TRUE)
