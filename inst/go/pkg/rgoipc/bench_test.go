@@ -18,6 +18,7 @@ func BenchmarkHandleMessage(b *testing.B) {
 		name string
 		req  []byte
 	}{
+		{"add_1row", callMsg(b, "add", col{"x", f64(mem, 1.5)}, col{"y", f64(mem, 0.5)})}, // R's small call: the direct path
 		{"add_2rows", callMsg(b, "add", col{"x", f64(mem, 1.5, nil)}, col{"y", f64(mem, 0.5, 1.0)})},
 		{"add_int_cast", callMsg(b, "add", col{"x", i32(mem, 1, 2)}, col{"y", f64(mem, 0.5, 1.0)})},
 		{"echo_strings", callMsg(b, "echoString", col{"x", str(mem, "a", nil, "b")})},

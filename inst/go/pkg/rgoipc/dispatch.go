@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"strings"
 
@@ -138,8 +139,7 @@ func (s *Server) callInSlot(ctx context.Context, name string, payload []byte, ds
 		select {
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
-			code := ctxCode(ctx)
-			return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
+			return notStarted(dst, name, ctxCode(ctx))
 		}
 	}
 	s.procs.started(s.busy.Add(1))
@@ -194,23 +194,34 @@ func (s *Server) call(ctx context.Context, name string, payload []byte, dst []by
 	if err != nil {
 		return wire.AppendError(dst, name, err.Error(), codeOf(err, wire.CodeUnknownFunction))
 	}
-	in, err := decodeRecord(payload, s.mem)
-	if err != nil {
-		return wire.AppendError(dst, name, fmt.Sprintf("%s: %v", name, err), wire.CodeMalformed)
+	var out arrow.RecordBatch
+	fh, _ := e.h.(*funcHandler)
+	var room [4]reflect.Value // a direct call's arguments, on the stack
+	if in, ok := directArgs(ctx, fh, &e.sig, payload, room[:0]); ok {
+		// The request's bytes stay untouched until the reply is sent, so
+		// the arguments (and a result aliasing them) live long enough.
+		if code := ctxCode(ctx); code != "" {
+			return notStarted(dst, name, code)
+		}
+		out, err = s.invokeDirect(e, fh, in)
+	} else {
+		rec, derr := decodeRecord(payload, s.mem)
+		if derr != nil {
+			return wire.AppendError(dst, name, fmt.Sprintf("%s: %v", name, derr), wire.CodeMalformed)
+		}
+		defer rec.Release()
+		args, berr := e.bind(rec, s.mem)
+		if berr != nil {
+			return wire.AppendError(dst, name, berr.Error(), codeOf(berr, wire.CodeBadArguments))
+		}
+		defer args.rec.Release()
+		// A call whose deadline passed (or that was cancelled) while it
+		// queued is not run.
+		if code := ctxCode(ctx); code != "" {
+			return notStarted(dst, name, code)
+		}
+		out, err = s.invoke(ctx, e, args)
 	}
-	defer in.Release()
-	args, err := e.bind(in, s.mem)
-	if err != nil {
-		return wire.AppendError(dst, name, err.Error(), codeOf(err, wire.CodeBadArguments))
-	}
-	defer args.rec.Release()
-
-	// A call whose deadline passed (or that was cancelled) while it
-	// queued is not run.
-	if code := ctxCode(ctx); code != "" {
-		return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
-	}
-	out, err := s.invoke(ctx, e, args)
 	if out != nil {
 		defer out.Release()
 	}
@@ -246,17 +257,31 @@ func (s *Server) call(ctx context.Context, name string, payload []byte, dst []by
 
 // invoke runs the handler, turning a panic into an error.
 func (s *Server) invoke(ctx context.Context, e *entry, args *Args) (out arrow.RecordBatch, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			if out != nil {
-				out.Release()
-				out = nil
-			}
-			err = &panicError{value: p}
-			s.logf("%s: %v\n%s", e.name, err, debug.Stack())
-		}
-	}()
+	defer s.recoverCall(e, &out, &err)
 	return e.h.ServeArrow(ctx, args)
+}
+
+// invokeDirect runs a Func on the arguments of the direct path (direct.go).
+func (s *Server) invokeDirect(e *entry, fh *funcHandler, in []reflect.Value) (out arrow.RecordBatch, err error) {
+	defer s.recoverCall(e, &out, &err)
+	return fh.finish(in, s.mem, &e.sig, noMask)
+}
+
+// recoverCall, deferred, turns a handler's panic into its call's error.
+func (s *Server) recoverCall(e *entry, out *arrow.RecordBatch, err *error) {
+	if p := recover(); p != nil {
+		if *out != nil {
+			(*out).Release()
+			*out = nil
+		}
+		*err = &panicError{value: p}
+		s.logf("%s: %v\n%s", e.name, *err, debug.Stack())
+	}
+}
+
+// notStarted is the reply to a call whose context ended before it ran.
+func notStarted(dst []byte, name, code string) []byte {
+	return wire.AppendError(dst, name, fmt.Sprintf("%s: %s before the call started", name, strings.ReplaceAll(code, "_", " ")), code)
 }
 
 // panicError is a recovered handler panic; its message is "panic: <value>"

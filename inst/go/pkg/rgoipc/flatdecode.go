@@ -207,26 +207,36 @@ func (c *flatSchemaCache) add(payload []byte, schema *arrow.Schema) {
 // uncompressed batch whose node and buffer vectors cover every field.
 // Framing and metadata errors also give ok == false: ipc.Reader reports them.
 func (c *flatSchemaCache) decode(payload []byte) (rec arrow.RecordBatch, ok bool, err error) {
-	prefix, n, err := messageFrame(payload)
-	if err != nil || n == 0 {
+	e, m, ok := c.batchOf(payload)
+	if !ok {
 		return nil, false, nil
 	}
+	return e.load(m)
+}
+
+// batchOf finds payload's cached schema and its batch message, when the
+// stream has the shape decode reads.
+func (c *flatSchemaCache) batchOf(payload []byte) (e *flatSchema, m rawMessage, ok bool) {
+	prefix, n, err := messageFrame(payload)
+	if err != nil || n == 0 {
+		return nil, m, false
+	}
 	end := prefix + int(n)
-	e := c.lookup(payload[:end])
+	e = c.lookup(payload[:end])
 	if e == nil || e.bodyLen > len(payload)-end {
-		return nil, false, nil
+		return nil, m, false
 	}
 	m, rest, err := nextMessage(payload[end+e.bodyLen:])
 	if err != nil || m.kind != fbHeaderRecordBatch {
-		return nil, false, nil
+		return nil, m, false
 	}
 	if len(rest) > 0 {
 		// Bytes after the end-of-stream marker are ignored, as ipc.Reader does.
 		if _, n, err := messageFrame(rest); err != nil || n != 0 {
-			return nil, false, nil
+			return nil, m, false
 		}
 	}
-	return e.load(m)
+	return e, m, true
 }
 
 // load builds the record of one batch message the way arrow-go's loader
@@ -234,32 +244,10 @@ func (c *flatSchemaCache) decode(payload []byte) (rec arrow.RecordBatch, ok bool
 // null_count != 0, no values buffer for an empty fixed-width column, an
 // empty buffer for a zero-length entry whatever its offset.
 func (e *flatSchema) load(m rawMessage) (arrow.RecordBatch, bool, error) {
-	meta, rb := m.meta, m.header
-	v := fbVerifier{buf: meta}
-	// Compressed bodies and variadic (view) buffers are arrow-go's to read.
-	if p, _ := v.field(rb, 3, 4); p >= 0 {
+	meta := m.meta
+	nodes, bufs, rows, ok := e.batchHeader(m)
+	if !ok {
 		return nil, false, nil
-	}
-	if p, _ := v.field(rb, 4, 4); p >= 0 {
-		return nil, false, nil
-	}
-	nodes, nn, err1 := v.vector(rb, 1, 16)
-	bufs, nb, err2 := v.vector(rb, 2, 16)
-	// arrow-go reads elements past a vector's end without complaint; leave
-	// such batches to it rather than guess what it would make of them.
-	if err1 != nil || err2 != nil || nn < len(e.kinds) || nb < e.nbufs {
-		return nil, false, nil
-	}
-	var rows int64
-	if p, _ := v.field(rb, 0, 8); p >= 0 {
-		rows = int64(binary.LittleEndian.Uint64(meta[p:]))
-	}
-	// A negative length means the first column's, as array.NewRecordBatch takes it.
-	if rows < 0 {
-		rows = 0
-		if len(e.kinds) > 0 {
-			rows = int64(binary.LittleEndian.Uint64(meta[nodes:]))
-		}
 	}
 	b := batchBuffers{meta: meta, at: bufs, body: m.body}
 	var cols []arrow.Array
@@ -327,6 +315,38 @@ type loadRoom struct {
 	store [6]memory.Buffer
 	ptrs  [6]*memory.Buffer
 	cols  [3]arrow.Array
+}
+
+// batchHeader reads batch m's node and buffer vectors (their offsets in
+// m.meta) and its length; ok is false for what load leaves to arrow-go.
+func (e *flatSchema) batchHeader(m rawMessage) (nodes, bufs int, rows int64, ok bool) {
+	meta, rb := m.meta, m.header
+	v := fbVerifier{buf: meta}
+	// Compressed bodies and variadic (view) buffers are arrow-go's to read.
+	if p, _ := v.field(rb, 3, 4); p >= 0 {
+		return 0, 0, 0, false
+	}
+	if p, _ := v.field(rb, 4, 4); p >= 0 {
+		return 0, 0, 0, false
+	}
+	nodes, nn, err1 := v.vector(rb, 1, 16)
+	bufs, nb, err2 := v.vector(rb, 2, 16)
+	// arrow-go reads elements past a vector's end without complaint; leave
+	// such batches to it rather than guess what it would make of them.
+	if err1 != nil || err2 != nil || nn < len(e.kinds) || nb < e.nbufs {
+		return 0, 0, 0, false
+	}
+	if p, _ := v.field(rb, 0, 8); p >= 0 {
+		rows = int64(binary.LittleEndian.Uint64(meta[p:]))
+	}
+	// A negative length means the first column's, as array.NewRecordBatch takes it.
+	if rows < 0 {
+		rows = 0
+		if len(e.kinds) > 0 {
+			rows = int64(binary.LittleEndian.Uint64(meta[nodes:]))
+		}
+	}
+	return nodes, bufs, rows, true
 }
 
 // batchBuffers hands out the body buffers of one batch message.

@@ -326,7 +326,21 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 		sig.Metadata = map[string]string{metaResultShape: shape}
 	}
 
-	h := HandlerFunc(func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
+	// finish calls fn and builds its result: the general handler below and
+	// the direct path (direct.go) share it.
+	finish := func(in []reflect.Value, mem memory.Allocator, sig *Signature, valid func(int) []bool) (arrow.RecordBatch, error) {
+		out := v.Call(in)
+		if res.hasErr {
+			if e := out[len(out)-1]; !e.IsNil() {
+				return nil, e.Interface().(error)
+			}
+		}
+		b := NewResult(mem)
+		res.build(b, sig, out, valid)
+		return b.Record()
+	}
+	h := &funcHandler{finish: finish, hasCtx: hasCtx}
+	h.HandlerFunc = func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
 		var room [4]reflect.Value // the usual few arguments, on the stack
 		in := room[:0]
 		if hasCtx {
@@ -356,16 +370,13 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 				return nil, err
 			}
 		}
-		out := v.Call(in)
-		if res.hasErr {
-			if e := out[len(out)-1]; !e.IsNil() {
-				return nil, e.Interface().(error)
-			}
+		if len(nullable) == 0 {
+			return finish(in, args.mem, args.sig, noMask)
 		}
 		// A plain-slice result as long as the input is NA wherever a
 		// plain-slice argument was.
-		valid := func(n int) []bool {
-			if len(nullable) == 0 || n != args.Len() {
+		return finish(in, args.mem, args.sig, func(n int) []bool {
+			if n != args.Len() {
 				return nil
 			}
 			mask := make([]bool, n)
@@ -379,10 +390,17 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 				}
 			}
 			return mask
+		})
+	}
+	if variadic == nil {
+		for i := first; i < nfixed; i++ {
+			d, ok := directArgOf(t.In(i))
+			if !ok {
+				h.direct = nil
+				break
+			}
+			h.direct = append(h.direct, d)
 		}
-		b := NewResult(args.mem)
-		res.build(b, args.sig, out, valid)
-		return b.Record()
-	})
+	}
 	return h, sig, nil
 }
