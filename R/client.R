@@ -78,21 +78,34 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   if (!is.raw(msg)) return(rpc_call(sock, func_name, data, timeout, if (is.double(msg) || is.list(msg)) msg))
   # .subset2(): `$` on a classed environment would look for a method first.
   call <- .subset2(sock, ".call")
-  id <- attr(msg, "id")
-  aio <- request(call$ctx, msg, send_mode = "raw", recv_mode = "raw", timeout = attr(msg, "timeout"), cv = call$cv)
-  answered <- FALSE
-  if (!is.null(id)) on.exit(if (!answered) abandon_call(call, aio, id))
+  # request(context, data, send_mode, recv_mode, timeout, cv): by position,
+  # which R matches faster than names.
+  aio <- request(call$ctx, msg, "raw", "raw", attr(msg, "timeout"), call$cv)
+  # Left NULL by an interrupt, a timeout's errorValue: the server is told to
+  # stop the call (its id is in the request's header).
+  reply <- NULL
+  on.exit(if (!is.raw(reply) && (is.null(reply) || identical(unclass(reply), 5L))) {
+    abandon_call(call, aio, .Call(mangoro_c_request_id, msg))
+  })
   # Always one wait, even for a reply already in: each reply signals the cv
   # once, so each call takes its own signal and none is left for the next.
   until_(call$cv, attr(msg, "wait"))
   reply <- if (unresolved(aio)) wait_reply(aio, call, attr(msg, "timeout"), call_what(func_name), waited = TRUE) else collect_aio(aio)
-  answered <- is.raw(reply) || !identical(unclass(reply), 5L) # 5: timed out
+  # The result frame, decoded in place; NULL for anything else (an
+  # errorValue, an error reply, a tibble to give back), which call_reply() reads.
+  res <- .Call(mangoro_c_call_reply, reply, data)
+  if (is.null(res)) call_reply(reply, func_name, sock, data) else res
+}
+
+# The reply of a call made on the fast path, when it is not a plain result
+# frame: a transport error, a remote error, or a result shaped like `data`.
+call_reply <- function(reply, func_name, sock, data) {
   if (!is.raw(reply)) stop(transport_error(reply, call_what(func_name), sock)) # an errorValue
   # NA: the decoder asks int64_as_integer64() only if an int64 column comes.
   res <- .Call(mangoro_c_message_decode, reply, NA, TRUE)
   # A classed object is the frame; anything else what message_decode() reads.
   if (!is.object(res)) res <- message_result(reply, func_name, sock, decoded_message(res, reply))
-  if (length(class(data)) > 1L) like_input(res, data) else res
+  like_input(res, data)
 }
 
 # A synchronous call, any target and data. `msg`: the request the fast path
@@ -508,7 +521,7 @@ rpc_request <- function(target, msg, timeout, what = "the reply", id = NULL) {
 # R stops waiting for call `id` before its reply: stop the aio, tell the server.
 abandon_call <- function(target, aio, id) {
   nanonext::stop_aio(aio)
-  send_cancel(target, id)
+  if (!is.null(id)) send_cancel(target, id) # no id: a server that takes no cancel
 }
 
 # Wait for `aio` on the target's cv (signalled by the reply, and by pipe

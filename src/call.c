@@ -188,8 +188,19 @@ static double non_negative(SEXP x) {
 // 2 when the threshold is not one number >= 0 (NULL means 256 KiB; R/shm.R's
 // shm_threshold() says why; Inf: never). NULL also when nrow is NULL and cols has no row
 // names.
+static SEXP call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP timeout_ms,
+                        SEXP token, SEXP arena, SEXP threshold, int raw_id);
+
 SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP timeout_ms,
                            SEXP token, SEXP arena, SEXP threshold) {
+  return call_encode(name, cols, nrow, with_id, timeout_ms, token, arena, threshold, 1);
+}
+
+// raw_id = 0: a raw request gets no "id" attribute (the fast path reads the
+// id from the request itself, and only if the call is abandoned: making the
+// string was a cost on every call).
+static SEXP call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP timeout_ms,
+                        SEXP token, SEXP arena, SEXP threshold, int raw_id) {
   double thr = 262144;
   if (threshold != R_NilValue && (thr = non_negative(threshold)) < 0) return Rf_ScalarInteger(2); // Inf: never shared memory
   SEXP nr = nrow;
@@ -224,7 +235,7 @@ SEXP mangoro_c_call_encode(SEXP name, SEXP cols, SEXP nrow, SEXP with_id, SEXP t
   size_t tlen = put_header(text, id ? idbuf : NULL, 16, id ? ms : NAN, tok, toklen);
   SEXP out = PROTECT(mangoro_encode_call(nm, nlen, text, tlen, cols, nr, arena, thr));
   if (TYPEOF(out) == RAWSXP || TYPEOF(out) == REALSXP) {
-    if (id) Rf_setAttrib(out, mangoro_sym(&s_id, "id"), Rf_mkString(idbuf));
+    if (id && (raw_id || TYPEOF(out) != RAWSXP)) Rf_setAttrib(out, mangoro_sym(&s_id, "id"), Rf_mkString(idbuf));
     if (TYPEOF(out) == REALSXP) {
       SEXP h = PROTECT(Rf_allocVector(STRSXP, 1));
       SET_STRING_ELT(h, 0, Rf_mkCharLenCE(text, (int) tlen, CE_UTF8));
@@ -254,9 +265,9 @@ static void two_options(SEXP tag1, SEXP *v1, SEXP tag2, SEXP *v2) {
 // R/client.R's rpc_target(), `data` a list, no cancel queued in `state`,
 // the client state), the options it reads (mangoro.timeout,
 // mangoro.shm_threshold), the request (mangoro_c_call_encode) and the size
-// check. A raw request has attributes
-// "timeout" (ms for nanonext, NULL for none), "wait" (ms for the cv wait) and
-// "id"; anything that needs more than this (a bad timeout or option, a
+// check. A raw request has attributes "timeout" (ms for nanonext, NULL for
+// none) and "wait" (ms for the cv wait), and its call id in its header
+// (mangoro_c_request_id()); anything that needs more than this (a bad timeout or option, a
 // message over the server's limit, an arena to grow) gives what
 // mangoro_c_call_encode() gives or NULL, and the slow path, which says what
 // is wrong, takes over.
@@ -289,8 +300,8 @@ SEXP mangoro_c_call_fast(SEXP sock, SEXP name, SEXP data, SEXP timeout, SEXP mar
   }
   PROTECT(arena);
   SEXP deadline = PROTECT(Rf_ScalarReal(none ? NA_REAL : (double) tms + Rf_asReal(margin)));
-  SEXP msg = PROTECT(mangoro_c_call_encode(name, data, R_NilValue, list_get(call, mangoro_sym(&s_speaks, "speaks")), deadline,
-                                           list_get(call, mangoro_sym(&s_token_json, "token_json")), arena, thr));
+  SEXP msg = PROTECT(call_encode(name, data, R_NilValue, list_get(call, mangoro_sym(&s_speaks, "speaks")), deadline,
+                                 list_get(call, mangoro_sym(&s_token_json, "token_json")), arena, thr, 0));
   if (TYPEOF(msg) == RAWSXP) {
     double max = Rf_asReal(list_get(call, mangoro_sym(&s_max_size, "max_size")));
     if (!((double) XLENGTH(msg) <= max)) {

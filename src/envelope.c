@@ -163,6 +163,30 @@ SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
   return out;
 }
 
+// The call id in request `msg`'s header (the 16 hex digits src/call.c's
+// put_header() writes first), NULL when it has none.
+SEXP mangoro_c_request_id(SEXP msg) {
+  envelope_t e;
+  R_xlen_t at;
+  if (TYPEOF(msg) != RAWSXP || parse(msg, &e, &at, 0) != PARSE_OK) return R_NilValue;
+  const char *t = (const char *) RAW(msg) + e.epos + 4;
+  if (e.elen < 24 || memcmp(t, "{\"id\":\"", 7) != 0 || t[23] != '"') return R_NilValue;
+  return Rf_ScalarString(Rf_mkCharLen(t + 7, 16));
+}
+
+static SEXP message_decode(SEXP x, int i64, int frame);
+
+// mangoro_rpc_call()'s fast path (R/client.R): the result frame of `reply`,
+// decoded in place, or NULL when there is more to it (not a raw vector, not
+// a result, an int64 column that lost precision, or `data`, the arguments,
+// of more than one class, which the result takes after), for the R code
+// that says what.
+SEXP mangoro_c_call_reply(SEXP reply, SEXP data) {
+  if (TYPEOF(reply) != RAWSXP || Rf_length(Rf_getAttrib(data, R_ClassSymbol)) > 1) return R_NilValue;
+  SEXP res = message_decode(reply, -1, 1);
+  return OBJECT(res) ? res : R_NilValue;
+}
+
 // A reply in one native call: list(type, name, error, offset, length, data,
 // payload). For a result (type 2) `data` is what the Arrow reader gives,
 // read in place (a data.frame or an error string; the reader covers every
@@ -172,13 +196,18 @@ SEXP mangoro_c_envelope_parse(SEXP x, SEXP copy) {
 // work in R (no int64 column that lost precision) is returned alone: the
 // synchronous call's fast path (R/client.R).
 SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame) {
+  int i64 = Rf_asLogical(int64);
+  return message_decode(x, i64 == NA_LOGICAL ? -1 : i64, Rf_asLogical(frame) == TRUE); // NA: ask R at the first int64 column
+}
+
+// i64: 1, 0, or -1 to ask R at the first int64 column; frame: return a
+// clean result frame alone.
+static SEXP message_decode(SEXP x, int i64, int frame) {
   envelope_t e;
   R_xlen_t at;
   int st = parse(x, &e, &at, 1);
   if (st != PARSE_OK) return parse_status(st, at);
   const unsigned char *p = RAW(x);
-  int i64 = Rf_asLogical(int64);
-  i64 = i64 == NA_LOGICAL ? -1 : i64; // NA: ask R at the first int64 column
   // The result first: the fast path returns a clean frame alone, without
   // the list around it.
   SEXP data = R_NilValue, why = R_NilValue;
@@ -202,7 +231,7 @@ SEXP mangoro_c_message_decode(SEXP x, SEXP int64, SEXP frame) {
   PROTECT(data);
   PROTECT(why);
   static SEXP s_lossy;
-  if (Rf_asLogical(frame) == TRUE && Rf_inherits(data, "data.frame") &&
+  if (frame && Rf_inherits(data, "data.frame") &&
       Rf_getAttrib(data, mangoro_sym(&s_lossy, "mangoro_lossy_int64")) == R_NilValue) {
     UNPROTECT(2);
     return data;

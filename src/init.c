@@ -9,7 +9,7 @@ SEXP mangoro_c_shm_create(SEXP), mangoro_c_shm_write(SEXP, SEXP, SEXP), mangoro_
   mangoro_c_shm_status(void), mangoro_c_lazy_utf8(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP),
   mangoro_c_lazy_materialize(SEXP), mangoro_c_shm_call_payload(SEXP, SEXP, SEXP, SEXP),
   mangoro_c_call_encode(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP),
-  mangoro_c_call_fast(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP),
+  mangoro_c_call_fast(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP), mangoro_c_call_reply(SEXP, SEXP), mangoro_c_request_id(SEXP),
   mangoro_c_new_call_id(void), mangoro_c_request_header(SEXP, SEXP, SEXP);
 
 
@@ -33,6 +33,8 @@ static const R_CallMethodDef call_entries[] = {
   {"mangoro_c_shm_call_payload", (DL_FUNC) &mangoro_c_shm_call_payload, 4},
   {"mangoro_c_call_encode", (DL_FUNC) &mangoro_c_call_encode, 8},
   {"mangoro_c_call_fast", (DL_FUNC) &mangoro_c_call_fast, 6},
+  {"mangoro_c_call_reply", (DL_FUNC) &mangoro_c_call_reply, 2},
+  {"mangoro_c_request_id", (DL_FUNC) &mangoro_c_request_id, 1},
   {"mangoro_c_new_call_id", (DL_FUNC) &mangoro_c_new_call_id, 0},
   {"mangoro_c_request_header", (DL_FUNC) &mangoro_c_request_header, 3},
   {NULL, NULL, 0}

@@ -265,8 +265,14 @@ test_that("a request vector is reused only when nothing else holds it", {
   slow <- mangoro:::call_message(mangoro:::rpc_target(srv), "add", data.frame(x = 1.5, y = 2), 1000)
   expect_setequal(names(attributes(slow)), "id")
   again <- fast(data.frame(x = 1.5, y = 2), 1000)
-  expect_setequal(names(attributes(again)), c("id", "wait", "timeout"))
+  expect_setequal(names(attributes(again)), c("wait", "timeout"))
   expect_identical(attr(again, "timeout"), 1000L)
+  # The fast path's id is read back from the request's header, and only then.
+  id <- .Call(mangoro:::mangoro_c_request_id, again)
+  expect_match(id, "^[0-9a-f]{16}$")
+  expect_length(grepRaw(sprintf('{"id":"%s"', id), again, fixed = TRUE), 1L)
+  expect_null(.Call(mangoro:::mangoro_c_request_id, mangoro_rpc_call_message("add", data.frame(x = 1))))
+  expect_null(.Call(mangoro:::mangoro_c_request_id, as.raw(1:3)))
   expect_identical(mangoro_rpc_call(srv, "add", data.frame(x = 1.5, y = 2))$result, 3.5)
 })
 
