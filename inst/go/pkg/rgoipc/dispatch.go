@@ -109,24 +109,25 @@ func (s *Server) callWithHeader(ctx context.Context, h wire.Header, name string,
 	c := newCallCtx(ctx, h.Timeout, h.HasTimeout)
 	defer c.release()
 	if h.ID != "" {
-		me := &inflight{cancel: c.cancel}
 		s.callsMu.Lock()
-		s.calls[h.ID] = me
+		s.calls[h.ID] = c
 		_, early := s.tomb[h.ID]
 		s.callsMu.Unlock()
 		if early {
 			c.cancel() // its cancel overtook it (another receiver read it first)
 		}
-		defer func() {
-			s.callsMu.Lock()
-			if s.calls[h.ID] == me {
-				delete(s.calls, h.ID)
-			}
-			s.callsMu.Unlock()
-		}()
+		defer s.forgetCall(h.ID, c)
 	}
-	ctx = c
-	return s.callInSlot(ctx, name, payload, dst, d)
+	return s.callInSlot(c, name, payload, dst, d)
+}
+
+// forgetCall ends call id's registration (unless a later call took the id).
+func (s *Server) forgetCall(id string, c *callCtx) {
+	s.callsMu.Lock()
+	if s.calls[id] == c {
+		delete(s.calls, id)
+	}
+	s.callsMu.Unlock()
 }
 
 // callInSlot waits for a worker slot (or for ctx to end: a call cancelled

@@ -154,10 +154,10 @@ type Server struct {
 	idle    atomic.Int64  // receivers waiting for a request
 	slots   chan struct{} // one per worker: a call holds one while it runs
 	callsMu sync.Mutex
-	calls   map[string]*inflight // call id -> its cancel, while it runs
-	tomb    map[string]struct{}  // ids cancelled before their call came
-	tombq   []string             // the same ids, oldest first
-	stopped sync.Once            // runs onStop once
+	calls   map[string]*callCtx // call id -> its context, while it runs
+	tomb    map[string]struct{} // ids cancelled before their call came
+	tombq   []string            // the same ids, oldest first
+	stopped sync.Once           // runs onStop once
 
 	mu       sync.Mutex
 	sock     mangos.Socket
@@ -172,9 +172,6 @@ type Server struct {
 	base   context.Context // parent of every call's context
 	cancel context.CancelFunc
 }
-
-// inflight is one running call that has an id, for MsgCancel.
-type inflight struct{ cancel context.CancelFunc }
 
 type worker struct {
 	mu      sync.Mutex
@@ -193,7 +190,7 @@ func NewServer(reg *Registry, opts ...Option) *Server {
 		mem:     memory.DefaultAllocator,
 		grace:   defaultGracePeriod,
 		done:    make(chan struct{}),
-		calls:   make(map[string]*inflight),
+		calls:   make(map[string]*callCtx),
 		tomb:    make(map[string]struct{}),
 	}
 	for _, o := range opts {
