@@ -57,7 +57,11 @@ import (
 // Slices passed in alias the request: do not keep or modify them. Name the
 // parameters with ArgNames (reflection cannot see Go parameter names).
 // Func uses reflect.Value.Call per call (well under a microsecond); the
-// type dispatch is resolved once, here.
+// type dispatch is resolved once, here. A function whose parameters are all
+// float64, int32 or int (scalars) or []float64 or []int32 gets its values
+// straight from the request's bytes when the request's columns are exactly
+// its parameters, in order, without NA (direct.go); any other request to it
+// takes the general path, with the same results.
 func (r *Registry) Func(name string, fn any, opts ...FuncOption) error {
 	h, sig, err := reflectFunc(fn)
 	if err != nil {
