@@ -90,7 +90,10 @@ mangoro_rpc_call <- function(sock, func_name, data, timeout = NULL) {
   # Always one wait, even for a reply already in: each reply signals the cv
   # once, so each call takes its own signal and none is left for the next.
   until_(call$cv, attr(msg, "wait"))
-  reply <- if (unresolved(aio)) wait_reply(aio, call, attr(msg, "timeout"), call_what(func_name), waited = TRUE) else collect_aio(aio)
+  # aio$data (the reply, an errorValue, or unresolved) without `$`'s method
+  # lookup on the classed aio.
+  got <- .subset2(aio, "data")
+  reply <- if (is.raw(got) || !unresolved(got)) got else wait_reply(aio, call, attr(msg, "timeout"), call_what(func_name), waited = TRUE)
   # The result frame, decoded in place; NULL for anything else (an
   # errorValue, an error reply, a tibble to give back), which call_reply() reads.
   res <- .Call(mangoro_c_call_reply, reply, data)
