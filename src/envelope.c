@@ -180,7 +180,9 @@ static SEXP message_decode(SEXP x, int i64, int frame);
 // decoded in place, or NULL when there is more to it (not a raw vector, not
 // a result, an int64 column that lost precision, or `data`, the arguments,
 // of more than one class, which the result takes after), for the R code
-// that says what.
+// that says what, decoding it again. That is safe because the fast path only
+// sends socket requests: their replies are never in shared memory (type 7),
+// whose segment the first decode would have unlinked.
 SEXP mangoro_c_call_reply(SEXP reply, SEXP data) {
   if (TYPEOF(reply) != RAWSXP || Rf_length(Rf_getAttrib(data, R_ClassSymbol)) > 1) return R_NilValue;
   SEXP res = message_decode(reply, -1, 1);

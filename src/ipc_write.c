@@ -707,12 +707,13 @@ static void emit_stream(const plan_t *pl, unsigned char *p) {
   wr32(p + 4, 0);
 }
 
-// The prefix and the planned stream as one raw vector.
 // The last call request's raw vector, reused by the next request of the
 // same size once R holds no reference to it (only this slot does): a small
 // call then allocates no vector for its request. A fresh one cost ~4 us in
 // situ, a malloc and its share of R's garbage collections (bench/PROFILE.md,
-// round five).
+// round five). Every holder of a request is an R binding or promise, which
+// R counts; C code must not keep one (by PROTECT alone) across the making
+// of the next.
 static SEXP request_vector(R_xlen_t n) {
   static SEXP slot = NULL, s_id, s_wait, s_timeout, s_header;
   if (!slot) {
@@ -733,6 +734,7 @@ static SEXP request_vector(R_xlen_t n) {
   return v;
 }
 
+// The prefix and the planned stream as one raw vector.
 static SEXP emit_message(const prefix_t *pre, const plan_t *pl) {
   R_xlen_t n = (R_xlen_t) (pre->len + pl->stream);
   SEXP out = PROTECT(pre->reuse ? request_vector(n) : Rf_allocVector(RAWSXP, n));

@@ -97,7 +97,7 @@ func directArgs(ctx context.Context, fh *funcHandler, sig *Signature, payload []
 		return nil, false
 	}
 	nodes, bufs, rows, ok := e.batchHeader(m)
-	if !ok || rows > int64(maxInt) {
+	if !ok || rows < 0 || rows > int64(maxInt) { // a negative first node length: load calls it malformed
 		return nil, false
 	}
 	for i, d := range fh.direct {

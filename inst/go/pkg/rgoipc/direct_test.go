@@ -3,6 +3,7 @@ package rgoipc
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -14,7 +15,7 @@ import (
 
 // directRegistry registers Funcs the direct path covers (and one it does
 // not); off clears every direct path, so the same calls take the general one.
-func directRegistry(t *testing.T, off bool) *Registry {
+func directRegistry(t testing.TB, off bool) *Registry {
 	t.Helper()
 	reg := NewRegistry()
 	err := errors.Join(
@@ -142,4 +143,75 @@ func TestDirectPathAnswersAsTheGeneralPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A batch whose length (and its first node's) is negative is malformed on
+// both paths: the direct path leaves it to the general one, which says so.
+func TestDirectPathLeavesNegativeLengthsToTheGeneralPath(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	on := NewServer(directRegistry(t, false), WithAllocator(mem), WithLogger(nil))
+	off := NewServer(directRegistry(t, true), WithAllocator(mem), WithLogger(nil))
+	req := callMsg(t, "boom", col{"x", f64(mem, 1.0)})
+	on.handleMessage(context.Background(), bytes.Clone(req), nil) // caches the schema
+	env, err := wire.Decode(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, m, ok := requestSchemas.batchOf(env.Payload)
+	if !ok {
+		t.Fatal("the request's schema is not cached")
+	}
+	// m.meta aliases req: set the batch length and the node length to -1.
+	nodes, _, _, _ := e.batchHeader(m)
+	v := fbVerifier{buf: m.meta}
+	p, _ := v.field(m.header, 0, 8)
+	if p < 0 {
+		t.Fatal("the batch has no length field")
+	}
+	binary.LittleEndian.PutUint64(m.meta[p:], ^uint64(0))
+	binary.LittleEndian.PutUint64(m.meta[nodes:], ^uint64(0))
+	want := off.handleMessage(context.Background(), bytes.Clone(req), nil)
+	got := on.handleMessage(context.Background(), bytes.Clone(req), nil)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("reply %q, want %q", got, want)
+	}
+	if reply, err := wire.Decode(got); err != nil || reply.Type != wire.MsgError || !bytes.Contains([]byte(reply.Error), []byte("malformed")) {
+		t.Errorf("reply %+v (%v), want a malformed error", reply, err)
+	}
+}
+
+// FuzzDirectPath sends each input, as the Arrow payload of a call to one of
+// directRegistry's functions, to a server with the direct path and to one
+// without: the replies must be the same bytes (the direct path reads a
+// request as the general path would, or leaves it to it). The schema is
+// cached from the schema message alone first, so that mutated batches meet
+// the direct path too. Seeds: directCases' requests.
+func FuzzDirectPath(f *testing.F) {
+	names := []string{"add", "scale", "iadd", "count", "deadline", "boom", "strs"}
+	mem := memory.NewGoAllocator()
+	for _, tc := range directCases() {
+		env, err := wire.Decode(callMsg(f, tc.fn, tc.cols(mem)...))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i, n := range names {
+			if n == tc.fn {
+				f.Add(uint8(i), env.Payload)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		on := NewServer(directRegistry(t, false), WithAllocator(mem), WithLogger(nil))
+		off := NewServer(directRegistry(t, true), WithAllocator(mem), WithLogger(nil))
+		warmCache(&requestSchemas, payload, mem)
+		req := (&wire.Envelope{Type: wire.MsgCall, Name: names[int(which)%len(names)], Payload: payload}).Encode(nil)
+		want := off.handleMessage(context.Background(), bytes.Clone(req), nil)
+		got := on.handleMessage(context.Background(), bytes.Clone(req), nil)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("the direct path's reply differs:\n%q\nwant\n%q", got, want)
+		}
+	})
 }

@@ -74,8 +74,9 @@ func (b *ResultBuilder) Record() (arrow.RecordBatch, error) {
 	return rec, nil
 }
 
-// Release drops the columns added so far. Record calls it; call it yourself
-// only when abandoning a builder.
+// Release drops the columns added so far (Record hands them to the record,
+// or drops them on an error); call it yourself only when abandoning a
+// builder.
 func (b *ResultBuilder) Release() {
 	for _, c := range b.cols {
 		c.Release()
