@@ -35,36 +35,35 @@ type directArg struct {
 func directArgOf(t reflect.Type) (directArg, bool) {
 	switch t {
 	case reflect.TypeOf([]float64(nil)):
-		return directArg{arrow.FLOAT64, 8, func(b []byte, rows int) (reflect.Value, bool) {
-			return reflect.ValueOf(arrow.Float64Traits.CastFromBytes(b)[:rows:rows]), true
-		}}, true
+		return sliceArg(arrow.FLOAT64, 8, arrow.Float64Traits.CastFromBytes), true
 	case reflect.TypeOf(float64(0)):
-		return directArg{arrow.FLOAT64, 8, func(b []byte, rows int) (reflect.Value, bool) {
-			if rows != 1 {
-				return reflect.Value{}, false
-			}
-			return reflect.ValueOf(arrow.Float64Traits.CastFromBytes(b)[0]), true
-		}}, true
+		return scalarArg(arrow.FLOAT64, 8, arrow.Float64Traits.CastFromBytes, func(x float64) float64 { return x }), true
 	case reflect.TypeOf([]int32(nil)):
-		return directArg{arrow.INT32, 4, func(b []byte, rows int) (reflect.Value, bool) {
-			return reflect.ValueOf(arrow.Int32Traits.CastFromBytes(b)[:rows:rows]), true
-		}}, true
+		return sliceArg(arrow.INT32, 4, arrow.Int32Traits.CastFromBytes), true
 	case reflect.TypeOf(int32(0)):
-		return directArg{arrow.INT32, 4, func(b []byte, rows int) (reflect.Value, bool) {
-			if rows != 1 {
-				return reflect.Value{}, false
-			}
-			return reflect.ValueOf(arrow.Int32Traits.CastFromBytes(b)[0]), true
-		}}, true
+		return scalarArg(arrow.INT32, 4, arrow.Int32Traits.CastFromBytes, func(x int32) int32 { return x }), true
 	case reflect.TypeOf(0):
-		return directArg{arrow.INT32, 4, func(b []byte, rows int) (reflect.Value, bool) {
-			if rows != 1 {
-				return reflect.Value{}, false
-			}
-			return reflect.ValueOf(int(arrow.Int32Traits.CastFromBytes(b)[0])), true
-		}}, true
+		return scalarArg(arrow.INT32, 4, arrow.Int32Traits.CastFromBytes, func(x int32) int { return int(x) }), true
 	}
 	return directArg{}, false
+}
+
+// sliceArg takes the whole column as a []T aliasing the request.
+func sliceArg[T any](id arrow.Type, width int, cast func([]byte) []T) directArg {
+	return directArg{id, width, func(b []byte, rows int) (reflect.Value, bool) {
+		return reflect.ValueOf(cast(b)[:rows:rows]), true
+	}}
+}
+
+// scalarArg takes a one-row column's value, converted to the parameter's
+// type; other lengths are the general path's to judge.
+func scalarArg[T, P any](id arrow.Type, width int, cast func([]byte) []T, conv func(T) P) directArg {
+	return directArg{id, width, func(b []byte, rows int) (reflect.Value, bool) {
+		if rows != 1 {
+			return reflect.Value{}, false
+		}
+		return reflect.ValueOf(conv(cast(b)[0])), true
+	}}
 }
 
 // funcHandler is what Func registers: the general handler, and the direct
@@ -73,9 +72,22 @@ type funcHandler struct {
 	HandlerFunc
 	direct []directArg
 	hasCtx bool
-	// finish calls the function with in and builds its result, as the
-	// general handler does once it has the values.
-	finish func(in []reflect.Value, mem memory.Allocator, sig *Signature, valid func(int) []bool) (arrow.RecordBatch, error)
+	fn     reflect.Value // the function
+	res    *results
+}
+
+// finish calls the function with in and builds its result: the general
+// handler once it has the values, and the direct path.
+func (fh *funcHandler) finish(in []reflect.Value, mem memory.Allocator, sig *Signature, valid func(int) []bool) (arrow.RecordBatch, error) {
+	out := fh.fn.Call(in)
+	if fh.res.hasErr {
+		if e := out[len(out)-1]; !e.IsNil() {
+			return nil, e.Interface().(error)
+		}
+	}
+	b := NewResult(mem)
+	fh.res.build(b, sig, out, valid)
+	return b.Record()
 }
 
 // noMask: no NA anywhere (the direct path takes no NA).

@@ -19,13 +19,7 @@ func directRegistry(t testing.TB, off bool) *Registry {
 	t.Helper()
 	reg := NewRegistry()
 	err := errors.Join(
-		reg.Func("add", func(x, y []float64) []float64 {
-			out := make([]float64, len(x))
-			for i := range x {
-				out[i] = x[i] + y[i]
-			}
-			return out
-		}, ArgNames("x", "y")),
+		reg.Func("add", addFloats, ArgNames("x", "y")),
 		reg.Func("scale", func(x []float64, k float64) []float64 {
 			for i := range x {
 				x[i] *= k // writes into the request: allowed to surprise no one but itself

@@ -330,20 +330,7 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 		sig.Metadata = map[string]string{metaResultShape: shape}
 	}
 
-	// finish calls fn and builds its result: the general handler below and
-	// the direct path (direct.go) share it.
-	finish := func(in []reflect.Value, mem memory.Allocator, sig *Signature, valid func(int) []bool) (arrow.RecordBatch, error) {
-		out := v.Call(in)
-		if res.hasErr {
-			if e := out[len(out)-1]; !e.IsNil() {
-				return nil, e.Interface().(error)
-			}
-		}
-		b := NewResult(mem)
-		res.build(b, sig, out, valid)
-		return b.Record()
-	}
-	h := &funcHandler{finish: finish, hasCtx: hasCtx}
+	h := &funcHandler{fn: v, res: res, hasCtx: hasCtx}
 	h.HandlerFunc = func(ctx context.Context, args *Args) (arrow.RecordBatch, error) {
 		var room [4]reflect.Value // the usual few arguments, on the stack
 		in := room[:0]
@@ -375,11 +362,11 @@ func reflectFunc(fn any) (Handler, Signature, error) {
 			}
 		}
 		if len(nullable) == 0 {
-			return finish(in, args.mem, args.sig, noMask)
+			return h.finish(in, args.mem, args.sig, noMask)
 		}
 		// A plain-slice result as long as the input is NA wherever a
 		// plain-slice argument was.
-		return finish(in, args.mem, args.sig, func(n int) []bool {
+		return h.finish(in, args.mem, args.sig, func(n int) []bool {
 			if n != args.Len() {
 				return nil
 			}

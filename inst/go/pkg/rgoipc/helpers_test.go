@@ -180,18 +180,21 @@ func colString(t testing.TB, rec arrow.RecordBatch, name string) string {
 	return ""
 }
 
+// addFloats is the example servers' add: x + y.
+func addFloats(x, y []float64) []float64 {
+	out := make([]float64, len(x))
+	for i := range x {
+		out[i] = x[i] + y[i]
+	}
+	return out
+}
+
 // testRegistry registers functions that exercise every path.
 func testRegistry(t testing.TB) *Registry {
 	t.Helper()
 	reg := NewRegistry()
 	err := errors.Join(
-		reg.Func("add", func(x, y []float64) []float64 {
-			out := make([]float64, len(x))
-			for i := range x {
-				out[i] = x[i] + y[i]
-			}
-			return out
-		}, ArgNames("x", "y"), Describe("x + y")),
+		reg.Func("add", addFloats, ArgNames("x", "y"), Describe("x + y")),
 		reg.Func("echoString", func(x []*string) []*string { return x }, ArgNames("x")),
 		reg.Func("fail", func(msg string) (bool, error) { return false, errors.New(msg) },
 			ArgNames("message"), Default("message", "requested failure")),
