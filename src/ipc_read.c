@@ -228,22 +228,11 @@ typedef struct {
   const unsigned char *base; // its first byte
   double lazy_min; // top-level string columns of at least this many rows are lazy; NAN: not asked yet
   const int *replaced; // per top-level column: made lazy or a view (not allocated)
-  unsigned char *room; // scratch on the caller's stack (take())
-  size_t room_cap, room_used;
+  mangoro_scratch room; // the tables' memory, on the caller's stack (take())
 } stream_t;
 
-// Scratch for n things of `size` bytes, valid until the reader returns: from
-// the stack room while it lasts (a small call's reply then costs no R
-// allocation for its tables), then R_alloc. Not zeroed.
-static void *take(stream_t *s, size_t n, size_t size) {
-  if (n == 0) n = 1;
-  size_t at = (s->room_used + 15) & ~(size_t) 15;
-  if (s->room && at <= s->room_cap && n <= (s->room_cap - at) / size) {
-    s->room_used = at + n * size;
-    return s->room + at;
-  }
-  return R_alloc(n, size);
-}
+// Scratch for n things of `size` bytes, valid until the reader returns.
+static void *take(stream_t *s, size_t n, size_t size) { return mangoro_take(&s->room, n, size); }
 
 // Whether int64 columns are read as bit64::integer64. int64_ok < 0: not
 // known yet; R's int64_as_integer64() (R/message.R) says, once, at the first
@@ -1025,7 +1014,7 @@ SEXP mangoro_ipc_read_in(SEXP holder, const unsigned char *p, uint64_t len, int 
   stream_t s;
   memset(&s, 0, sizeof s);
   _Alignas(16) unsigned char room[2048];
-  s.room = room, s.room_cap = sizeof room;
+  s.room = (mangoro_scratch) {room, sizeof room, 0};
   size_t hlen;
   s.int64_ok = as_integer64;
   s.holder = holder;

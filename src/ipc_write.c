@@ -64,13 +64,6 @@ static void fb_reserve(fb_t *b, size_t n) {
   b->cap = cap;
 }
 
-// Room for n values of `size` bytes: `inline_room` (which holds `cap` of
-// them) when they fit, else R_alloc. A small frame's scratch then costs no
-// R allocation.
-static void *room(void *inline_room, size_t cap, size_t n, size_t size) {
-  if (n == 0) n = 1;
-  return n <= cap ? inline_room : (void *) R_alloc(n, size);
-}
 
 // Zero `n` bytes at a position aligned to `align`; returns the position.
 static size_t fb_alloc(fb_t *b, size_t n, size_t align) {
@@ -531,9 +524,10 @@ static int64_t body_length(const col_t *cols, int ncol) {
 static void build_batch_table(fb_t *b, const col_t *cols, int ncol, R_xlen_t n, size_t field) {
   int64_t nbuf = 0;
   for (int j = 0; j < ncol; j++) nbuf += buffers_per_column(cols[j].kind);
-  int64_t nodes_room[32], bufs_room[96];
-  int64_t *nodes = (int64_t *) room(nodes_room, 32, 2 * (size_t) ncol, sizeof(int64_t));
-  int64_t *bufs = (int64_t *) room(bufs_room, 96, 2 * (size_t) nbuf, sizeof(int64_t));
+  _Alignas(16) unsigned char room[128 * sizeof(int64_t) + 16];
+  mangoro_scratch sc = {room, sizeof room, 0};
+  int64_t *nodes = (int64_t *) mangoro_take(&sc, 2 * (size_t) ncol, sizeof(int64_t));
+  int64_t *bufs = (int64_t *) mangoro_take(&sc, 2 * (size_t) nbuf, sizeof(int64_t));
   int64_t off = 0, k = 0;
   for (int j = 0; j < ncol; j++) {
     const col_t *c = &cols[j];
@@ -633,9 +627,10 @@ typedef struct {
   // and need no R allocation (fb_reserve moves a larger one to R_alloc).
   // schema.buf and batch.buf may point here: a plan is never copied.
   unsigned char schema_inline[1024], batch_inline[512];
-  col_t col_room[8], lev_room[2];
-  int64_t lev_id_room[2];
-  fb_t dict_room[2];
+  // The column tables' memory (mangoro_take): eight columns and two factors
+  // fit.
+  _Alignas(16) unsigned char room[10 * sizeof(col_t) + 2 * sizeof(int64_t) + 2 * sizeof(fb_t) + 64];
+  mangoro_scratch scratch;
 } plan_t;
 
 // Plans the stream of `cols`: 0, 1 when some column needs the nanoarrow
@@ -646,7 +641,8 @@ static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
   R_xlen_t n = (R_xlen_t) Rf_asReal(nrow);
   SEXP names = Rf_getAttrib(cols, R_NamesSymbol);
   if (names != R_NilValue && (TYPEOF(names) != STRSXP || XLENGTH(names) != ncol)) return 1;
-  col_t *c = (col_t *) room(pl->col_room, 8, (size_t) ncol, sizeof(col_t));
+  pl->scratch = (mangoro_scratch) {pl->room, sizeof pl->room, 0};
+  col_t *c = (col_t *) mangoro_take(&pl->scratch, (size_t) ncol, sizeof(col_t));
   int nfct = 0;
   for (int j = 0; j < ncol; j++) {
     SEXP x = VECTOR_ELT(cols, j);
@@ -661,8 +657,8 @@ static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
     if (c[j].kind == K_FCT) nfct++;
   }
   // Levels of each factor as a string column, for its dictionary batch.
-  col_t *lev = (col_t *) room(pl->lev_room, 2, (size_t) nfct, sizeof(col_t));
-  int64_t *lev_id = (int64_t *) room(pl->lev_id_room, 2, (size_t) nfct, sizeof(int64_t));
+  col_t *lev = (col_t *) mangoro_take(&pl->scratch, (size_t) nfct, sizeof(col_t));
+  int64_t *lev_id = (int64_t *) mangoro_take(&pl->scratch, (size_t) nfct, sizeof(int64_t));
   for (int j = 0, k = 0; j < ncol; j++) {
     int st = plan_column(&c[j]);
     if (st == -1) { *err = error_string("factor column %d has codes outside its levels", j + 1); return -1; }
@@ -680,7 +676,7 @@ static int plan_stream(plan_t *pl, SEXP cols, SEXP nrow, SEXP *err) {
   pl->nfct = nfct;
   pl->schema = (fb_t) {pl->schema_inline, 0, sizeof pl->schema_inline};
   pl->batch = (fb_t) {pl->batch_inline, 0, sizeof pl->batch_inline};
-  pl->dicts = (fb_t *) room(pl->dict_room, 2, (size_t) nfct, sizeof(fb_t));
+  pl->dicts = (fb_t *) mangoro_take(&pl->scratch, (size_t) nfct, sizeof(fb_t));
   build_schema(&pl->schema, names, c, ncol);
   size_t total = framed_len(pl->schema.len);
   for (int k = 0; k < nfct; k++) {

@@ -25,6 +25,25 @@ static inline SEXP mangoro_sym(SEXP *slot, const char *name) {
   return *slot;
 }
 
+// Scratch for a native call's tables: the caller's buffer `p` (cap bytes,
+// usually on its stack) while it lasts, then R_alloc, which R frees when
+// the .Call returns. A small call's tables then cost no R allocation. Not
+// zeroed; 16-byte aligned within p.
+typedef struct {
+  unsigned char *p;
+  size_t cap, used;
+} mangoro_scratch;
+
+static inline void *mangoro_take(mangoro_scratch *s, size_t n, size_t size) {
+  if (n == 0) n = 1;
+  size_t at = (s->used + 15) & ~(size_t) 15;
+  if (s->p && at <= s->cap && n <= (s->cap - at) / size) {
+    s->used = at + n * size;
+    return s->p + at;
+  }
+  return R_alloc(n, size);
+}
+
 // The UTF-8 bytes of a string argument; NULL/NA/"" all mean "empty".
 const char *mangoro_utf8_or_empty(SEXP x, size_t *len);
 // Writes the 9 + nlen + elen header bytes at p.
